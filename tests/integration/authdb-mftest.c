@@ -1,0 +1,63 @@
+/*
+ * authdb-mftest.c - a test-only Dovecot passdb driver "mftest".
+ *
+ * It exists to prove the harness's auth-module overlay: Dovecot loads auth
+ * drivers only from the compiled-in /usr/lib/dovecot/modules/auth, so the
+ * harness bind-mounts a private copy of that directory (stock modules plus
+ * the build's own) in a mount namespace. This driver lives only in that
+ * copy; a login through it shows the overlay works without touching the
+ * system directory. Args: "password=<word>"; every user with that password
+ * is accepted, every other password is a mismatch.
+ */
+#include "auth-common.h"
+#include "passdb.h"
+
+struct mftest_passdb_module {
+	struct passdb_module module;
+	const char *password;
+};
+
+static struct passdb_module *
+mftest_preinit(pool_t pool, const char *args)
+{
+	struct mftest_passdb_module *module;
+
+	module = p_new(pool, struct mftest_passdb_module, 1);
+	if (!str_begins(args, "password=") || args[9] == '\0')
+		i_fatal("passdb mftest: args must be password=<word>");
+	module->password = p_strdup(pool, args + 9);
+	return &module->module;
+}
+
+static void
+mftest_verify_plain(struct auth_request *request, const char *password,
+		    verify_plain_callback_t *callback)
+{
+	struct mftest_passdb_module *module =
+		(struct mftest_passdb_module *)request->passdb->passdb;
+
+	i_info("passdb mftest: verifying %s", request->fields.user);
+	callback(strcmp(password, module->password) == 0 ?
+		 PASSDB_RESULT_OK : PASSDB_RESULT_PASSWORD_MISMATCH, request);
+}
+
+static struct passdb_module_interface mftest_passdb = {
+	.name = "mftest",
+	.preinit = mftest_preinit,
+	.verify_plain = mftest_verify_plain,
+};
+
+void authdb_mftest_init(void);
+void authdb_mftest_deinit(void);
+extern const char *authdb_mftest_version;
+const char *authdb_mftest_version = DOVECOT_ABI_VERSION;
+
+void authdb_mftest_init(void)
+{
+	passdb_register_module(&mftest_passdb);
+}
+
+void authdb_mftest_deinit(void)
+{
+	passdb_unregister_module(&mftest_passdb);
+}
