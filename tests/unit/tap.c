@@ -9,6 +9,9 @@ static unsigned int tap_count;
 static unsigned int tap_failed;
 
 static bool tap_vresult(bool cond, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static bool tap_vresult(bool cond, const char *fmt, va_list ap)
 {
 	tap_count++;
 	printf("%sok %u - ", cond ? "" : "not ", tap_count);
