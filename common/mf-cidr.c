@@ -2,10 +2,10 @@
 #include "mailfruit-config.h"
 
 #include "mf-cidr.h"
+#include "mf-err.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +18,6 @@
 static const uint8_t mf_v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Parses an address without brackets or tag; IPv4 becomes v4-mapped.
  * *is_v4_r tells which syntax it was, for the prefix length limit. */
@@ -168,11 +154,11 @@ int mf_cidr_parse(const char *text, struct mf_cidr *cidr, char *err, size_t errl
 	unsigned int prefix;
 
 	if (text == NULL || (len = strlen(text)) == 0) {
-		set_err(err, errlen, "empty CIDR pattern");
+		mf_err_set(err, errlen, "empty CIDR pattern");
 		return -1;
 	}
 	if (len > MF_CIDR_TEXT_MAX) {
-		set_err(err, errlen, "CIDR pattern too long (max %d): \"%.40s...\"",
+		mf_err_set(err, errlen, "CIDR pattern too long (max %d): \"%.40s...\"",
 			MF_CIDR_TEXT_MAX, text);
 		return -1;
 	}
@@ -182,12 +168,12 @@ int mf_cidr_parse(const char *text, struct mf_cidr *cidr, char *err, size_t errl
 	if (buf[0] == '[') {
 		addr_text = buf + 1;
 		if ((end = strchr(addr_text, ']')) == NULL) {
-			set_err(err, errlen, "missing ']' in \"%s\"", text);
+			mf_err_set(err, errlen, "missing ']' in \"%s\"", text);
 			return -1;
 		}
 		*end++ = '\0';
 		if (*end != '\0' && *end != '/') {
-			set_err(err, errlen, "garbage after ']' in \"%s\"", text);
+			mf_err_set(err, errlen, "garbage after ']' in \"%s\"", text);
 			return -1;
 		}
 		mask_text = *end == '/' ? end + 1 : NULL;
@@ -198,17 +184,17 @@ int mf_cidr_parse(const char *text, struct mf_cidr *cidr, char *err, size_t errl
 	}
 
 	if (parse_bare(addr_text, cidr->net, &is_v4) < 0) {
-		set_err(err, errlen, "bad address in \"%s\"", text);
+		mf_err_set(err, errlen, "bad address in \"%s\"", text);
 		return -1;
 	}
 	max = is_v4 ? 32 : 128;
 	if (mask_text == NULL) {
 		prefix = max;
 	} else if (*mask_text == '\0') {
-		set_err(err, errlen, "missing prefix length after '/' in \"%s\"", text);
+		mf_err_set(err, errlen, "missing prefix length after '/' in \"%s\"", text);
 		return -1;
 	} else if (parse_prefix(mask_text, max, &prefix) < 0) {
-		set_err(err, errlen, "bad prefix length in \"%s\" (want 0 to %u)", text, max);
+		mf_err_set(err, errlen, "bad prefix length in \"%s\" (want 0 to %u)", text, max);
 		return -1;
 	}
 	cidr->prefix = is_v4 ? prefix + 96 : prefix;
@@ -221,7 +207,7 @@ int mf_cidr_parse(const char *text, struct mf_cidr *cidr, char *err, size_t errl
 		if (inet_ntop(is_v4 ? AF_INET : AF_INET6, is_v4 ? masked + 12 : masked,
 			      hint, sizeof(hint)) == NULL)
 			hint[0] = '\0';
-		set_err(err, errlen,
+		mf_err_set(err, errlen,
 			"non-null host address bits in \"%s\", perhaps you should use \"%s/%u\" instead",
 			text, hint, prefix);
 		return -1;
@@ -255,7 +241,7 @@ int mf_cidr_list_parse(struct mf_cidr_list *list, const char *text, char *err,
 	     text += strspn(text, MF_CIDR_LIST_SEP)) {
 		len = strcspn(text, MF_CIDR_LIST_SEP);
 		if (len > MF_CIDR_TEXT_MAX) {
-			set_err(err, errlen, "CIDR pattern too long (max %d): \"%.40s...\"",
+			mf_err_set(err, errlen, "CIDR pattern too long (max %d): \"%.40s...\"",
 				MF_CIDR_TEXT_MAX, text);
 			goto fail;
 		}
@@ -265,7 +251,7 @@ int mf_cidr_list_parse(struct mf_cidr_list *list, const char *text, char *err,
 		if (count == size) {
 			size = size == 0 ? 8 : size * 2;
 			if ((grown = reallocarray(items, size, sizeof(*items))) == NULL) {
-				set_err(err, errlen, "out of memory");
+				mf_err_set(err, errlen, "out of memory");
 				goto fail;
 			}
 			items = grown;
@@ -278,7 +264,7 @@ int mf_cidr_list_parse(struct mf_cidr_list *list, const char *text, char *err,
 		return 0;
 	if (list->count > SIZE_MAX / sizeof(*items) - count ||
 	    (grown = reallocarray(list->items, list->count + count, sizeof(*items))) == NULL) {
-		set_err(err, errlen, "out of memory");
+		mf_err_set(err, errlen, "out of memory");
 		goto fail;
 	}
 	memcpy(grown + list->count, items, count * sizeof(*items));

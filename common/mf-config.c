@@ -2,6 +2,7 @@
 #include "mailfruit-config.h"
 
 #include "mf-config.h"
+#include "mf-err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,20 +52,6 @@ struct strbuf {
 	char *data;
 	size_t len, size;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ASCII only: the locale must not change what a file means. */
 static bool is_space(char c)
@@ -277,11 +264,11 @@ static void entry_verr(const struct mf_config *cfg, const struct mf_config_entry
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (e != NULL && e->line > 0)
-		set_err(err, errlen, "%s, line %u: %s", name, e->line, msg);
+		mf_err_set(err, errlen, "%s, line %u: %s", name, e->line, msg);
 	else if (e != NULL)
-		set_err(err, errlen, "%s: default value of \"%s\": %s", name, e->key, msg);
+		mf_err_set(err, errlen, "%s: default value of \"%s\": %s", name, e->key, msg);
 	else
-		set_err(err, errlen, "%s: %s", name, msg);
+		mf_err_set(err, errlen, "%s: %s", name, msg);
 }
 
 static void entry_err(const struct mf_config *cfg, size_t i, char *err, size_t errlen,
@@ -309,14 +296,14 @@ static int parse_logical(struct mf_config *cfg, const char *text, size_t len,
 	char *copy;
 
 	if (eq == NULL) {
-		set_err(err, errlen, "%s, line %u: missing '=' after parameter name \"%.*s%s\"",
+		mf_err_set(err, errlen, "%s, line %u: missing '=' after parameter name \"%.*s%s\"",
 			cfg->name, lineno, quote_len(len), text, quote_more(len));
 		return -1;
 	}
 	for (klen = (size_t)(eq - text); klen > 0 && is_space(text[klen - 1]); klen--)
 		;
 	if (!valid_name(text, klen)) {
-		set_err(err, errlen, "%s, line %u: bad parameter name \"%.*s%s\"", cfg->name,
+		mf_err_set(err, errlen, "%s, line %u: bad parameter name \"%.*s%s\"", cfg->name,
 			lineno, quote_len(klen), text, quote_more(klen));
 		return -1;
 	}
@@ -326,7 +313,7 @@ static int parse_logical(struct mf_config *cfg, const char *text, size_t len,
 	if ((copy = strndup(val, vlen)) == NULL ||
 	    (i = get_entry(cfg, text, klen)) == NO_ENTRY) {
 		free(copy);
-		set_err(err, errlen, "%s, line %u: out of memory", cfg->name, lineno);
+		mf_err_set(err, errlen, "%s, line %u: out of memory", cfg->name, lineno);
 		return -1;
 	}
 	e = &cfg->entries[i];
@@ -334,7 +321,7 @@ static int parse_logical(struct mf_config *cfg, const char *text, size_t len,
 		if ((order = grow(cfg->order, &cfg->order_size, cfg->order_count,
 				  sizeof(*order))) == NULL) {
 			free(copy);
-			set_err(err, errlen, "%s, line %u: out of memory", cfg->name, lineno);
+			mf_err_set(err, errlen, "%s, line %u: out of memory", cfg->name, lineno);
 			return -1;
 		}
 		cfg->order = order;
@@ -363,12 +350,12 @@ static int parse_text(struct mf_config *cfg, const char *text, size_t len, char 
 		eol = nl != NULL ? nl : end;
 		lineno++;
 		if ((size_t)(eol - p) > MF_CONFIG_LINE_MAX) {
-			set_err(err, errlen, "%s, line %u: line too long (max %d)", cfg->name,
+			mf_err_set(err, errlen, "%s, line %u: line too long (max %d)", cfg->name,
 				lineno, MF_CONFIG_LINE_MAX);
 			goto out;
 		}
 		if (memchr(p, '\0', (size_t)(eol - p)) != NULL) {
-			set_err(err, errlen, "%s, line %u: line contains a NUL character",
+			mf_err_set(err, errlen, "%s, line %u: line contains a NUL character",
 				cfg->name, lineno);
 			goto out;
 		}
@@ -381,13 +368,13 @@ static int parse_text(struct mf_config *cfg, const char *text, size_t len, char 
 			continue;
 		if (s > p) {
 			if (!have) {
-				set_err(err, errlen,
+				mf_err_set(err, errlen,
 					"%s, line %u: continuation line without preceding parameter",
 					cfg->name, lineno);
 				goto out;
 			}
 			if ((size_t)(e - s) + 1 > MF_CONFIG_VALUE_MAX - logical.len) {
-				set_err(err, errlen, "%s, line %u: logical line too long (max %d)",
+				mf_err_set(err, errlen, "%s, line %u: logical line too long (max %d)",
 					cfg->name, start, MF_CONFIG_VALUE_MAX);
 				goto out;
 			}
@@ -409,7 +396,7 @@ static int parse_text(struct mf_config *cfg, const char *text, size_t len, char 
 	rc = 0;
 	goto out;
 nomem:
-	set_err(err, errlen, "%s, line %u: out of memory", cfg->name, lineno);
+	mf_err_set(err, errlen, "%s, line %u: out of memory", cfg->name, lineno);
 out:
 	free(logical.data);
 	return rc;
@@ -554,7 +541,7 @@ static int load(struct mf_config *cfg, const char *name, const char *text, size_
 	size_t i;
 
 	if ((cfg->name = strdup(name)) == NULL) {
-		set_err(err, errlen, "%s: out of memory", name);
+		mf_err_set(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	if (parse_text(cfg, text, len, err, errlen) < 0)
@@ -574,7 +561,7 @@ static int check_unloaded(struct mf_config *cfg, const char *name, char *err, si
 		cfg->loaded = true;
 		return 0;
 	}
-	set_err(err, errlen, "%s: configuration object already loaded from %s", name,
+	mf_err_set(err, errlen, "%s: configuration object already loaded from %s", name,
 		cfg->name != NULL ? cfg->name : "(unknown)");
 	return -1;
 }
@@ -588,7 +575,7 @@ int mf_config_load_string(struct mf_config *cfg, const char *name, const char *t
 	if (check_unloaded(cfg, name, err, errlen) < 0)
 		return -1;
 	if (len > MF_CONFIG_FILE_MAX) {
-		set_err(err, errlen, "%s: configuration too large (max %d bytes)", name,
+		mf_err_set(err, errlen, "%s: configuration too large (max %d bytes)", name,
 			MF_CONFIG_FILE_MAX);
 		rc = -1;
 	} else {
@@ -608,7 +595,7 @@ int mf_config_load_file(struct mf_config *cfg, const char *path, char *err, size
 	if (check_unloaded(cfg, path, err, errlen) < 0)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		set_err(err, errlen, "open %s: %s", path, strerror(errno));
+		mf_err_set(err, errlen, "open %s: %s", path, strerror(errno));
 		cfg->failed = true;
 		return -1;
 	}
@@ -617,18 +604,18 @@ int mf_config_load_file(struct mf_config *cfg, const char *path, char *err, size
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			set_err(err, errlen, "read %s: %s", path, strerror(errno));
+			mf_err_set(err, errlen, "read %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if ((size_t)n > MF_CONFIG_FILE_MAX - buf.len) {
-			set_err(err, errlen, "%s: file too large (max %d bytes)", path,
+			mf_err_set(err, errlen, "%s: file too large (max %d bytes)", path,
 				MF_CONFIG_FILE_MAX);
 			goto out;
 		}
 		if (strbuf_append(&buf, chunk, (size_t)n) < 0) {
-			set_err(err, errlen, "%s: out of memory", path);
+			mf_err_set(err, errlen, "%s: out of memory", path);
 			goto out;
 		}
 	}
