@@ -7,19 +7,20 @@ Contract:
     POP3 and LMTP on free loopback ports, maildir, own base_dir/state_dir).
   * Nothing outside the temp dir is written: not /etc/postfix, not
     /etc/dovecot, not the system services.
-  * Each server runs as PID 1 of its own PID namespace (unshare --pid). When
-    that process exits, the kernel kills everything left in the namespace;
-    the unshare wrapper is tied to this Python process with
-    PR_SET_PDEATHSIG(SIGKILL) and kills its child when it dies. So no server
-    process outlives the test, also when the test fails, is interrupted or
-    the harness itself is killed.
+  * Each server runs in its own PID namespace (unshare --pid) under a shell
+    that is the namespace's PID 1. When that shell exits, the kernel kills
+    everything left in the namespace; the unshare wrapper is tied to this
+    Python process with PR_SET_PDEATHSIG(SIGKILL) and kills the shell when it
+    dies. So no server process outlives the test, also when the test fails,
+    is interrupted or the harness itself is killed.
   * Dovecot can run in a private mount namespace with a copy of the auth
     module directory that also holds modules from the build (auth drivers
     load only from the compiled-in /usr/lib/dovecot/modules/auth).
 
 Because the servers see PIDs of their own namespace, never run
-`postfix stop` or `doveadm stop/reload` from outside: their pid files say
-"1". Use Server.stop() and Dovecot.reload().
+`postfix stop` or `doveadm stop/reload` from outside: their pid files hold
+namespace PIDs, which mean other processes on the host. Use Server.stop()
+and Dovecot.reload().
 
 The helpers need root (Postfix's master must start as root).
 """
@@ -140,16 +141,28 @@ class TestDir:
 
 
 class NamespacedServer:
-    """A server run as PID 1 of a private PID (and mount) namespace."""
+    """A server run inside a private PID (and mount) namespace.
+
+    PID 1 of the namespace is a small /bin/sh that starts the server and
+    waits for it. That shell, not the server, carries the parent-death
+    signal: the kernel clears PR_SET_PDEATHSIG when a process changes its
+    effective uid or gid, which Postfix does, so a server that is PID 1
+    itself may survive its parent. When the shell dies (its server exited,
+    or unshare died with the harness), the kernel kills every process left
+    in the namespace.
+    """
 
     name = "server"
+    main_comm = None              # the server's main process name, e.g. "master"
 
     def __init__(self, tmp):
         self.tmp = tmp
         self.proc = None          # the unshare process
-        self.pid = None           # host PID of the server (PID 1 inside)
-        self.pidns = None         # its PID namespace, "pid:[inode]"
+        self.init_pid = None      # host PID of the namespace's PID 1 (the shell)
+        self.pid = None           # host PID of the server's main process
+        self.pidns = None         # the namespace, "pid:[inode]"
         self.binds = []           # (source, target) bind mounts inside the namespace
+        self.leftover = []        # processes that outlived stop()
         self.console = os.path.join(tmp.path, f"{self.name}.console")
 
     def command(self):
@@ -167,7 +180,7 @@ class NamespacedServer:
         else:
             propagation = "unchanged"
         mounts = "".join(f'mount --bind "{src}" "{dst}" || exit 70\n' for src, dst in self.binds)
-        script = f"{mounts}exec \"$@\"\n"
+        script = f'{mounts}"$@" </dev/null &\nwait $!\n'
         argv = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount",
                 "--propagation", propagation, "--mount-proc",
                 "/bin/sh", "-c", script, "sh"] + self.command()
@@ -175,20 +188,31 @@ class NamespacedServer:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                      preexec_fn=_die_with_parent, close_fds=True)
         out.close()
+        self.init_pid = wait_for(lambda: self._children(self.proc.pid), 10,
+                                 f"{self.name} namespace")[0]
+        self.pidns = os.readlink(f"/proc/{self.init_pid}/ns/pid")
 
-        def child_pid():
-            try:
-                with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
-                    kids = f.read().split()
-            except OSError:
-                kids = []
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{self.console_text()}")
-            return int(kids[0]) if kids else None
+    def _children(self, pid):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited at start:\n{self.console_text()}")
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
 
-        self.pid = wait_for(child_pid, 10, f"{self.name} namespace")
-        self.pidns = os.readlink(f"/proc/{self.pid}/ns/pid")
-        log(f"{self.name} master started (host pid {self.pid}, PID 1 of its own namespace)")
+    def _find_main(self):
+        """Wait for the server's main process (by name) in the namespace."""
+        def find():
+            for pid in processes_in_namespace(self.pidns):
+                with contextlib.suppress(OSError), open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == self.main_comm:
+                        return pid
+            self._children(self.init_pid)     # raises if it all exited
+            return None
+        self.pid = wait_for(find, 20, f"{self.name} {self.main_comm} process")
+        log(f"{self.name} {self.main_comm} started (host pid {self.pid}, "
+            f"in PID namespace {self.pidns})")
 
     def console_text(self):
         with contextlib.suppress(OSError), open(self.console, errors="replace") as f:
@@ -199,25 +223,37 @@ class NamespacedServer:
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig):
+        """Signal the server's main process (Postfix: master, Dovecot: dovecot)."""
         if self.running() and self.pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
 
     def stop(self, timeout=15):
-        """SIGTERM the server; SIGKILL if it does not exit in time. Idempotent."""
+        """SIGTERM the server; SIGKILL the namespace if it does not end in time. Idempotent.
+
+        Afterwards self.leftover lists the processes that were in the
+        namespace before the stop and still exist (none, if all went well).
+        """
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            # Namespace inode numbers are reused as soon as a namespace dies,
+            # so remember its members (PID and start time) while it lives.
+            members = {pid: process_start_time(pid) for pid in processes_in_namespace(self.pidns)}
             self.signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                log(f"{self.name} did not stop in {timeout}s, killing it")
-                self.signal(signal.SIGKILL)
+                log(f"{self.name} did not stop in {timeout}s, killing its namespace")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.init_pid, signal.SIGKILL)
                 with contextlib.suppress(ProcessLookupError):
                     self.proc.kill()
                 self.proc.wait(5)
-        log(f"{self.name} master stopped (host pid {self.pid}, exit status {self.proc.returncode})")
+            self.leftover = [pid for pid, start in members.items()
+                             if start is not None and process_start_time(pid) == start]
+        log(f"{self.name} {self.main_comm} stopped (host pid {self.pid}, "
+            f"namespace exit status {self.proc.returncode})")
         self.proc = None
 
 
@@ -225,6 +261,7 @@ class Postfix(NamespacedServer):
     """A private Postfix instance delivering example.test over LMTP."""
 
     name = "postfix"
+    main_comm = "master"
 
     def __init__(self, tmp, lmtp_port, tls=True, main=None, master=None):
         super().__init__(tmp)
@@ -315,6 +352,7 @@ class Postfix(NamespacedServer):
         # "postfix check" creates the queue directories with the right owners.
         run(["postfix", "-c", self.etc, "check"])
         self._spawn()
+        self._find_main()
         wait_for(lambda: (banner(self.port) or "").startswith("220 "), 20,
                  f"postfix smtpd on 127.0.0.1:{self.port}")
         started = self.wait_log(r"postfix/master\[\d+\]: daemon started[^\n]*")
@@ -340,6 +378,7 @@ class Dovecot(NamespacedServer):
     """A private Dovecot instance: IMAP, POP3 and LMTP on loopback, maildir homes."""
 
     name = "dovecot"
+    main_comm = "dovecot"
 
     def __init__(self, tmp, users=None, extra_conf="", auth_modules=(), passdb=None, userdb=None,
                  protocols="imap pop3 lmtp"):
@@ -443,6 +482,7 @@ service auth {{
     def start(self):
         self.write_config()
         self._spawn()
+        self._find_main()
         wait_for(lambda: "OK" in (banner(self.imap_port) or ""), 20,
                  f"dovecot imap on 127.0.0.1:{self.imap_port}")
         wait_for(lambda: (banner(self.lmtp_port) or "").startswith("220 "), 20,
@@ -458,7 +498,7 @@ service auth {{
 
     def doveadm(self, *args, check=True):
         if args and args[0] in ("stop", "reload"):
-            raise ValueError("doveadm stop/reload would signal PID 1 of the host; use stop()/reload()")
+            raise ValueError("doveadm stop/reload would signal a host PID; use stop()/reload()")
         return run(["doveadm", "-c", self.conf] + list(args), check=check)
 
     def log_text(self):
@@ -479,6 +519,30 @@ service auth {{
 
     def lmtp(self):
         return smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30)
+
+
+def describe_processes(pids):
+    """'pid comm (state)' for each PID, for messages."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            comm, state = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()[0]
+            out.append(f"{pid} {comm} ({state})")
+        except (OSError, ValueError):
+            out.append(f"{pid} (gone)")
+    return ", ".join(out)
+
+
+def process_start_time(pid):
+    """The start time of a live, non-zombie process (clock ticks since boot), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 def processes_in_namespace(pidns):
@@ -548,10 +612,9 @@ class Stack:
                 server.stop()
             except Exception as e:    # keep tearing down the others
                 log(f"stopping {server.name}: {e}")
-        stray = [pid for server in self.servers() if server.pidns
-                 for pid in processes_in_namespace(server.pidns)]
+        stray = [pid for server in self.servers() for pid in server.leftover]
         if stray:
-            log(f"stray processes after teardown: {stray}")
+            log(f"stray processes after teardown: {describe_processes(stray)}")
             for pid in stray:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -561,7 +624,7 @@ class Stack:
                 self.tmp.cleanup()
                 raise AssertionError(f"processes outlived the test: {stray}")
         else:
-            log("no process of this test is left (checked both PID namespaces)")
+            log("no process of this test is left (every member of its PID namespaces is gone)")
         if self.failed and os.environ.get("MF_KEEP_TMP") != "0":
             self.tmp.keep = True
         self.tmp.cleanup()
