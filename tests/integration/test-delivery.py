@@ -37,8 +37,9 @@ def deliver_and_compare(stack, starttls):
         f"no Received field from the Postfix instance: {trace}"
 
     postfix_received = next(t for t in trace if "by mx.mailfruit.test" in t)
-    m = re.search(r"status=sent \(250 2\.0\.0 <alice@example\.test> \S+ Saved\)", pf.log_text())
-    assert m, "Postfix's maillog has no LMTP status=sent line for alice"
+    # Dovecot may show the message before Postfix's lmtp client has logged
+    # the 250 it received: wait for the line.
+    pf.wait_log(r"status=sent \(250 2\.0\.0 <alice@example\.test> \S+ Saved\)", timeout=15)
     tls_logged = re.search(r"TLS connection established from \S+: (TLSv[0-9.]+) with cipher (\S+)",
                            pf.log_text())
     if starttls:
