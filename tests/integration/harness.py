@@ -154,6 +154,7 @@ class NamespacedServer:
 
     name = "server"
     main_comm = None              # the server's main process name, e.g. "master"
+    label = "server"              # how the log names that process
 
     def __init__(self, tmp):
         self.tmp = tmp
@@ -211,7 +212,7 @@ class NamespacedServer:
             self._children(self.init_pid)     # raises if it all exited
             return None
         self.pid = wait_for(find, 20, f"{self.name} {self.main_comm} process")
-        log(f"{self.name} {self.main_comm} started (host pid {self.pid}, "
+        log(f"{self.label} started (host pid {self.pid}, "
             f"in PID namespace {self.pidns})")
 
     def console_text(self):
@@ -252,7 +253,7 @@ class NamespacedServer:
                 self.proc.wait(5)
             self.leftover = [pid for pid, start in members.items()
                              if start is not None and process_start_time(pid) == start]
-        log(f"{self.name} {self.main_comm} stopped (host pid {self.pid}, "
+        log(f"{self.label} stopped (host pid {self.pid}, "
             f"namespace exit status {self.proc.returncode})")
         self.proc = None
 
@@ -262,6 +263,7 @@ class Postfix(NamespacedServer):
 
     name = "postfix"
     main_comm = "master"
+    label = "postfix master"
 
     def __init__(self, tmp, lmtp_port, tls=True, main=None, master=None):
         super().__init__(tmp)
@@ -379,6 +381,7 @@ class Dovecot(NamespacedServer):
 
     name = "dovecot"
     main_comm = "dovecot"
+    label = "dovecot master"
 
     def __init__(self, tmp, users=None, extra_conf="", auth_modules=(), passdb=None, userdb=None,
                  protocols="imap pop3 lmtp"):
