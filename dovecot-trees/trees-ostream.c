@@ -1,5 +1,6 @@
 /* trees-ostream.c - encrypting ostream for TREES v1/v2 (trees-ostream.h). */
 #include "lib.h"
+#include "buffer.h"
 #include "ostream-private.h"
 
 #include "trees-codec.h"
@@ -8,6 +9,7 @@
 struct trees_ostream {
 	struct ostream_private ostream;
 	struct trees_encoder *enc;
+	struct trees_ostream_tee *tee;
 	bool final_written:1; /* the final chunk is out of the encoder */
 };
 
@@ -42,6 +44,21 @@ static int trees_ostream_send_pending(struct trees_ostream *tstream)
 	return 1;
 }
 
+static void trees_ostream_tee(struct trees_ostream_tee *tee, const unsigned char *data,
+			     size_t size)
+{
+	size_t room;
+
+	if (tee == NULL || tee->truncated)
+		return;
+	room = tee->limit - tee->buf->used;
+	if (size > room) {
+		size = room;
+		tee->truncated = TRUE;
+	}
+	buffer_append(tee->buf, data, size);
+}
+
 static ssize_t trees_ostream_sendv(struct ostream_private *stream, const struct const_iovec *iov,
 				   unsigned int iov_count)
 {
@@ -61,6 +78,7 @@ static ssize_t trees_ostream_sendv(struct ostream_private *stream, const struct 
 			if (trees_encoder_feed(tstream->enc, data + pos, iov[i].iov_len - pos,
 					       &used) < 0)
 				return trees_ostream_encoder_error(tstream);
+			trees_ostream_tee(tstream->tee, data + pos, used);
 			total += used;
 		}
 	}
@@ -109,7 +127,8 @@ static void trees_ostream_destroy(struct iostream_private *stream)
 }
 
 struct ostream *trees_ostream_create(struct ostream *output, unsigned int version,
-				     const unsigned char *public_key, const char **error_r)
+				     const unsigned char *public_key,
+				     struct trees_ostream_tee *tee, const char **error_r)
 {
 	struct trees_ostream *tstream;
 	struct trees_encoder *enc;
@@ -125,6 +144,7 @@ struct ostream *trees_ostream_create(struct ostream *output, unsigned int versio
 	}
 	tstream = i_new(struct trees_ostream, 1);
 	tstream->enc = enc;
+	tstream->tee = tee;
 	tstream->ostream.iostream.destroy = trees_ostream_destroy;
 	tstream->ostream.sendv = trees_ostream_sendv;
 	tstream->ostream.flush = trees_ostream_flush;

@@ -1,7 +1,9 @@
 /* trees-plugin.c - hooks of the TREES mail plugin (trees-plugin.h). */
 #include "lib.h"
+#include "buffer.h"
 #include "safe-memset.h"
 #include "istream.h"
+#include "istream-concat.h"
 #include "ostream.h"
 #include "mail-user.h"
 #include "mail-storage-private.h"
@@ -19,6 +21,19 @@
 #define TREES_USER_CONTEXT(obj) MODULE_CONTEXT(obj, trees_user_module)
 #define TREES_USER_CONTEXT_REQUIRE(obj) MODULE_CONTEXT_REQUIRE(obj, trees_user_module)
 #define TREES_MAILBOX_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, trees_storage_module)
+#define TREES_MAILBOX_CONTEXT_OPT(obj) MODULE_CONTEXT(obj, trees_storage_module)
+
+/* How much of a message being delivered is kept to answer Dovecot's own
+   re-reads of it (headers for the log, e.g.) without the secret key. */
+#define TREES_SAVE_TEE_LIMIT (1024 * 1024)
+
+struct trees_mailbox {
+	union mailbox_module_context module_ctx;
+	/* The plaintext of the mail being saved by this process, for a
+	   delivery that holds only the public key. */
+	struct mail *tee_mail;
+	struct trees_ostream_tee tee;
+};
 #define TREES_MAIL_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, trees_mail_module)
 
 const char *trees_plugin_version = DOVECOT_ABI_VERSION;
@@ -170,6 +185,25 @@ static void trees_stream_verified(void *context)
 	tuser->verified_uid = mail->uid;
 }
 
+/* The mail this process is saving, from the copy the ostream kept. */
+static struct istream *trees_open_tee(struct trees_mailbox *tbox, const char *context)
+{
+	struct istream *inputs[3];
+	struct istream *input;
+
+	inputs[0] = i_stream_create_copy_from_data(tbox->tee.buf->data, tbox->tee.buf->used);
+	inputs[1] = !tbox->tee.truncated ? NULL :
+		i_stream_create_error_str(EACCES, "[trees] %s: reading past the first %u bytes "
+					  "of a mail being delivered needs the private key",
+					  context, TREES_SAVE_TEE_LIMIT);
+	inputs[2] = NULL;
+	input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+	if (inputs[1] != NULL)
+		i_stream_unref(&inputs[1]);
+	return input;
+}
+
 static struct istream *trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 					    struct istream *input, enum trees_format format,
 					    uint32_t version)
@@ -187,6 +221,11 @@ static struct istream *trees_open_encrypted(struct mail *mail, struct trees_user
 		return i_stream_create_error_str(EINVAL, "[trees] %s: %s", context, error);
 	}
 	if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
+		struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
+
+		if (tbox != NULL && mail->saving && tbox->tee_mail == mail &&
+		    tbox->tee.buf != NULL)
+			return trees_open_tee(tbox, context);
 		return i_stream_create_error_str(
 			EACCES, "[trees] %s: %s message but no private key (it is unlocked "
 				"only at an IMAP/POP3 login or with trees_secretbox_key)",
@@ -245,15 +284,26 @@ static void trees_mail_allocated(struct mail *_mail)
 static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *input)
 {
 	struct mailbox *box = ctx->transaction->box;
-	union mailbox_module_context *tbox = TREES_MAILBOX_CONTEXT(box);
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
 	struct trees_user *tuser = TREES_USER_CONTEXT_REQUIRE(box->storage->user);
+	struct trees_ostream_tee *tee = NULL;
 	struct ostream *output;
 	const char *error;
 
-	if (tbox->super.save_begin(ctx, input) < 0)
+	if (tbox->module_ctx.super.save_begin(ctx, input) < 0)
 		return -1;
+	tbox->tee_mail = NULL;
+	if (!trees_keypair_has_secret(tuser->keys) && ctx->dest_mail != NULL) {
+		if (tbox->tee.buf == NULL)
+			tbox->tee.buf = buffer_create_dynamic(default_pool, 8192);
+		buffer_set_used_size(tbox->tee.buf, 0);
+		tbox->tee.limit = TREES_SAVE_TEE_LIMIT;
+		tbox->tee.truncated = FALSE;
+		tbox->tee_mail = ctx->dest_mail;
+		tee = &tbox->tee;
+	}
 	output = trees_ostream_create(ctx->data.output, tuser->version,
-				      trees_keypair_public(tuser->keys), &error);
+				      trees_keypair_public(tuser->keys), tee, &error);
 	if (output == NULL) {
 		/* A temporary failure: the mail stays with the sender. */
 		i_error("[trees] user %s, mailbox %s: cannot encrypt: %s",
@@ -270,34 +320,40 @@ static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *
 
 static void trees_mailbox_close(struct mailbox *box)
 {
-	union mailbox_module_context *tbox = TREES_MAILBOX_CONTEXT(box);
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
 	struct trees_user *tuser = TREES_USER_CONTEXT_REQUIRE(box->storage->user);
 
 	if (tuser->verified_box == box)
 		tuser->verified_box = NULL;
-	tbox->super.close(box);
+	tbox->tee_mail = NULL;
+	if (tbox->tee.buf != NULL) {
+		safe_memset(buffer_get_modifiable_data(tbox->tee.buf, NULL), 0,
+			    tbox->tee.buf->used); /* mail text */
+		buffer_free(&tbox->tee.buf);
+	}
+	tbox->module_ctx.super.close(box);
 }
 
 static void trees_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
 	struct trees_user *tuser = TREES_USER_CONTEXT(box->storage->user);
-	union mailbox_module_context *tbox;
+	struct trees_mailbox *tbox;
 
 	/* Registered with mail_storage_hooks_add_forced(): runs for users
 	   without the plugin too. */
 	if (tuser == NULL)
 		return;
-	tbox = p_new(box->pool, union mailbox_module_context, 1);
-	tbox->super = *v;
-	box->vlast = &tbox->super;
+	tbox = p_new(box->pool, struct trees_mailbox, 1);
+	tbox->module_ctx.super = *v;
+	box->vlast = &tbox->module_ctx.super;
 	v->close = trees_mailbox_close;
 	/* Storages with binary data (maildir, sdbox, mdbox, raw) can hold
 	   encrypted mail; mbox cannot. */
 	if (tuser->encrypt && tuser->keys != NULL &&
 	    (box->storage->class_flags & MAIL_STORAGE_CLASS_FLAG_BINARY_DATA) != 0)
 		v->save_begin = trees_mail_save_begin;
-	MODULE_CONTEXT_SET_SELF(box, trees_storage_module, tbox);
+	MODULE_CONTEXT_SET(box, trees_storage_module, tbox);
 }
 
 static struct mail_storage_hooks trees_mail_storage_hooks = {
