@@ -87,6 +87,15 @@ static int trees_istream_verify(struct trees_istream *tstream)
 	return 0;
 }
 
+int trees_istream_check(struct istream *input)
+{
+	struct trees_istream *tstream = (struct trees_istream *)input->real_stream;
+
+	if (tstream->failed)
+		return -1;
+	return tstream->verified ? 0 : trees_istream_verify(tstream);
+}
+
 static ssize_t trees_istream_read(struct istream_private *stream)
 {
 	struct trees_istream *tstream = (struct trees_istream *)stream;

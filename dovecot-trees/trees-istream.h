@@ -27,4 +27,9 @@ struct istream *trees_istream_create(struct istream *input, enum trees_format fo
 				     trees_istream_verified_callback_t *verified_callback,
 				     void *context);
 
+/* Run the verification pass now (at open, before any caller has sent a
+   size to a client): 0 when the message authenticated, -1 with the stream
+   failed (i_stream_get_error() says why). */
+int trees_istream_check(struct istream *input);
+
 #endif

@@ -204,9 +204,12 @@ static struct istream *trees_open_tee(struct trees_mailbox *tbox, const char *co
 	return input;
 }
 
-static struct istream *trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
-					    struct istream *input, enum trees_format format,
-					    uint32_t version)
+/* 0 with *output_r a stream to read, -1 with *output_r a failed stream
+   and the storage error set: corrupt mail then fails at open, before IMAP
+   has sent a literal's size, so only its own FETCH fails. */
+static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
+				struct istream *input, enum trees_format format, uint32_t version,
+				struct istream **output_r)
 {
 	const char *context = t_strdup_printf("user %s, mailbox %s, UID %u",
 					      mail->box->storage->user->username,
@@ -218,23 +221,31 @@ static struct istream *trees_open_encrypted(struct mail *mail, struct trees_user
 			t_strdup_printf("unknown TREES format version %u (this reader knows "
 					"1 and 2)", version);
 		i_error("[trees] %s: %s", context, error);
-		return i_stream_create_error_str(EINVAL, "[trees] %s: %s", context, error);
-	}
-	if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
+		*output_r = i_stream_create_error_str(EINVAL, "[trees] %s: %s", context, error);
+	} else if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
 		struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 
 		if (tbox != NULL && mail->saving && tbox->tee_mail == mail &&
-		    tbox->tee.buf != NULL)
-			return trees_open_tee(tbox, context);
-		return i_stream_create_error_str(
+		    tbox->tee.buf != NULL) {
+			*output_r = trees_open_tee(tbox, context);
+			return 0;
+		}
+		*output_r = i_stream_create_error_str(
 			EACCES, "[trees] %s: %s message but no private key (it is unlocked "
 				"only at an IMAP/POP3 login or with trees_secretbox_key)",
 			context, trees_format_name(format));
+		return 0;
+	} else {
+		verified = mail->uid > 0 && tuser->verified_box == mail->box &&
+			   tuser->verified_uid == mail->uid;
+		*output_r = trees_istream_create(input, format, tuser->keys, verified, context,
+						 mail->uid > 0 ? trees_stream_verified : NULL, mail);
+		if (trees_istream_check(*output_r) == 0)
+			return 0;
 	}
-	verified = mail->uid > 0 && tuser->verified_box == mail->box &&
-		   tuser->verified_uid == mail->uid;
-	return trees_istream_create(input, format, tuser->keys, verified, context,
-				    mail->uid > 0 ? trees_stream_verified : NULL, mail);
+	mail_storage_set_error(mail->box->storage, MAIL_ERROR_TEMP,
+			       t_strdup(i_stream_get_error(*output_r)));
+	return -1;
 }
 
 static int trees_istream_opened(struct mail *_mail, struct istream **stream)
@@ -247,6 +258,7 @@ static int trees_istream_opened(struct mail *_mail, struct istream **stream)
 	size_t size = 0;
 	enum trees_format format;
 	uint32_t version;
+	int ret = 0;
 
 	/* Enough for the TREES prefix (7) and mail_crypt's magic (9); fewer
 	   bytes means the message is that short. */
@@ -255,14 +267,17 @@ static int trees_istream_opened(struct mail *_mail, struct istream **stream)
 	format = trees_detect(data, size, 1, &version);
 	if (format == TREES_FORMAT_PLAIN) {
 		if (tuser->crypt != NULL && trees_crypt_is_crypted(data, size))
-			output = trees_crypt_istream_create(input, tuser->crypt, _mail->box->storage->user);
+			output = trees_crypt_istream_create(input, tuser->crypt,
+							    _mail->box->storage->user);
 	} else {
-		output = trees_open_encrypted(_mail, tuser, input, format, version);
+		ret = trees_open_encrypted(_mail, tuser, input, format, version, &output);
 	}
 	if (output != NULL) {
 		i_stream_unref(&input);
 		*stream = output;
 	}
+	if (ret < 0)
+		return -1;
 	return tmail->super.istream_opened(_mail, stream);
 }
 

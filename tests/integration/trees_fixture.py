@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -106,8 +107,17 @@ class TreesStack(harness.Stack):
             extra = " ".join(f"userdb_{k}={v}" for k, v in fields.items())
             user_lines.append(f"{addr}:::::{dc.home(addr)}::{extra}\n")
         for name, lines in (("trees-passwd", pw_lines), ("trees-users", user_lines)):
+            path = os.path.join(dc.dir, name)
+            old = os.stat(path).st_mtime if os.path.exists(path) else 0
             self.tmp.write(f"dovecot/{name}", "".join(lines), mode=0o640)
-            shutil.chown(os.path.join(dc.dir, name), "root", "dovecot")
+            shutil.chown(path, "root", "dovecot")
+            # passwd-file reloads on a new mtime (whole seconds): make a
+            # rewrite within the same second visible.
+            if int(os.stat(path).st_mtime) <= int(old):
+                os.utime(path, (old + 1, old + 1))
+        if old:
+            # ... and it looks at the file at most once a second.
+            time.sleep(1.1)
 
     def __enter__(self):
         self.write_userdb()
