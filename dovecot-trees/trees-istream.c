@@ -110,6 +110,10 @@ static ssize_t trees_istream_read(struct istream_private *stream)
 	}
 	if (!tstream->verified && trees_istream_verify(tstream) < 0)
 		return -1;
+	/* The parent may have been moved (verification pass, restart after a
+	   backward seek, another reader of the same file stream). */
+	if (stream->parent->v_offset != stream->parent_expected_offset)
+		i_stream_seek(stream->parent, stream->parent_expected_offset);
 	for (;;) {
 		out = trees_decoder_output(tstream->dec, &olen);
 		if (olen > 0) {
@@ -157,6 +161,9 @@ static void trees_istream_restart(struct trees_istream *tstream)
 	stream->skip = stream->pos = stream->high_pos = 0;
 	stream->istream.v_offset = 0;
 	stream->istream.eof = FALSE;
+	/* Seek the parent itself: after our seek() returns, istream.c sets
+	   parent_expected_offset from the parent's offset. */
+	i_stream_seek(stream->parent, stream->parent_start_offset);
 	stream->parent_expected_offset = stream->parent_start_offset;
 }
 

@@ -534,8 +534,16 @@ class Stack:
                 server.stop()
             except Exception as e:    # keep tearing down the others
                 log(f"stopping {server.name}: {e}")
-        stray = [pid for server in self.servers() if server.pidns
-                 for pid in processes_in_namespace(server.pidns)]
+        def in_namespaces():
+            return [pid for server in self.servers() if server.pidns
+                    for pid in processes_in_namespace(server.pidns)]
+        stray = in_namespaces()
+        # When PID 1 of a namespace exits the kernel kills the rest, but not
+        # instantly: give processes that are already dying a moment.
+        deadline = time.monotonic() + 3
+        while stray and time.monotonic() < deadline:
+            time.sleep(0.1)
+            stray = in_namespaces()
         if stray:
             log(f"stray processes after teardown: {stray}")
             for pid in stray:

@@ -141,8 +141,10 @@ def fail_closed():
             msg, _ = harness.make_message("must not be stored in clear", rcpt=addr)
             code, reply = tf.lmtp_deliver(dc, addr, msg)
             assert 400 <= code < 500, f"{addr}: LMTP answered {code} {reply}"
-            assert re.search(rf"\[trees\] user {re.escape(addr)}: [^\n]*{re.escape(why)}",
-                             dc.log_text()), f"{addr}: no log line with '{why}'"
+            # The log process writes asynchronously.
+            harness.wait_for(lambda: re.search(
+                rf"\[trees\] user {re.escape(addr)}: [^\n]*{re.escape(why)}", dc.log_text()),
+                10, f"{addr}: a log line with '{why}'")
             assert not os.path.exists(os.path.join(dc.home(addr), "Maildir")) or \
                 stack.maildir_files(addr) == {}, f"{addr}: something was stored"
             log(f"{addr}: LMTP {code} ({reply.strip()[:60]}), logged '{why}'")
