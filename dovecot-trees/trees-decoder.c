@@ -14,6 +14,7 @@
 
 #include "mf-secmem.h"
 #include "trees-codec.h"
+#include "trees-secret.h"
 #include "trees-key.h"
 
 /* The largest ciphertext unit we ever hold: a v2 chunk (65553) is bigger
@@ -41,8 +42,12 @@ struct trees_decoder {
 	size_t in_len;
 	unsigned char *out;
 	size_t out_pos, out_len;
+	size_t out_high; /* how much of out ever held plaintext (to wipe) */
 
-	crypto_secretstream_xchacha20poly1305_state *ss; /* locked memory */
+	/* One locked block: stream state, then scratch for the opened
+	   sealed header (K || H). */
+	crypto_secretstream_xchacha20poly1305_state *ss;
+	unsigned char *hdr;
 	unsigned char prefix[TREES_PREFIX_SIZE];
 	char error[200];
 };
@@ -74,7 +79,8 @@ struct trees_decoder *trees_decoder_new(const struct trees_keypair *keys)
 	dec->keys = keys;
 	dec->in = malloc(IN_CAP);
 	dec->out = malloc(OUT_CAP);
-	dec->ss = mf_secmem_alloc(sizeof(*dec->ss));
+	dec->ss = trees_secret_alloc();
+	dec->hdr = (unsigned char *)dec->ss + sizeof(*dec->ss);
 	if (dec->in == NULL || dec->out == NULL || dec->ss == NULL) {
 		trees_decoder_free(&dec);
 		return NULL;
@@ -89,7 +95,7 @@ void trees_decoder_reset(struct trees_decoder *dec)
 	dec->chunk_index = 0;
 	dec->in_len = dec->out_pos = dec->out_len = 0;
 	dec->error[0] = '\0';
-	mf_secmem_wipe(dec->ss, sizeof(*dec->ss));
+	mf_secmem_wipe(dec->ss, TREES_SECRET_SIZE);
 }
 
 void trees_decoder_free(struct trees_decoder **decp)
@@ -99,9 +105,9 @@ void trees_decoder_free(struct trees_decoder **decp)
 	if (dec == NULL)
 		return;
 	*decp = NULL;
-	mf_secmem_free(dec->ss);
+	trees_secret_free(dec->ss);
 	if (dec->out != NULL)
-		sodium_memzero(dec->out, OUT_CAP); /* decrypted mail */
+		sodium_memzero(dec->out, dec->out_high); /* decrypted mail */
 	free(dec->in);
 	free(dec->out);
 	free(dec);
@@ -122,6 +128,7 @@ static int dec_start(struct trees_decoder *dec, enum trees_format format, uint32
 		memcpy(dec->out, dec->in, dec->in_len);
 		dec->out_pos = 0;
 		dec->out_len = dec->in_len;
+		dec->out_high = dec->in_len > dec->out_high ? dec->in_len : dec->out_high;
 		dec->in_len = 0;
 		dec->state = DEC_PLAIN;
 		return 0;
@@ -149,21 +156,18 @@ static int dec_start(struct trees_decoder *dec, enum trees_format format, uint32
 
 static int dec_open_v2_header(struct trees_decoder *dec)
 {
-	unsigned char *hdr = mf_secmem_alloc(TREES_V2_KEYBYTES + TREES_V2_STREAMHDRBYTES);
+	unsigned char *hdr = dec->hdr;
 	int ret;
 
-	if (hdr == NULL)
-		return dec_fail(dec, "out of locked memory");
 	if (crypto_box_seal_open(hdr, dec->in, TREES_V2_SEALED_HEADER,
 				 trees_keypair_public(dec->keys),
 				 trees_keypair_secret(dec->keys)) != 0) {
-		mf_secmem_free(hdr);
 		return dec_fail(dec, "TREES v2: cannot open the sealed header "
 				     "(wrong key or corrupt)");
 	}
 	ret = crypto_secretstream_xchacha20poly1305_init_pull(
 		dec->ss, hdr + TREES_V2_KEYBYTES, hdr);
-	mf_secmem_free(hdr);
+	mf_secmem_wipe(hdr, TREES_V2_KEYBYTES + TREES_V2_STREAMHDRBYTES);
 	if (ret != 0)
 		return dec_fail(dec, "TREES v2: bad stream header");
 	dec->in_len = 0;
@@ -210,6 +214,8 @@ static int dec_chunk(struct trees_decoder *dec, const unsigned char *ct, size_t 
 		dec->out_len = (size_t)mlen;
 	}
 	dec->out_pos = 0;
+	if (dec->out_len > dec->out_high)
+		dec->out_high = dec->out_len;
 	dec->chunk_index++;
 	return 0;
 }
@@ -245,6 +251,7 @@ int trees_decoder_feed(struct trees_decoder *dec, const void *in_data, size_t le
 			memcpy(dec->out, in, n);
 			dec->out_pos = 0;
 			dec->out_len = n;
+			dec->out_high = n > dec->out_high ? n : dec->out_high;
 			break;
 		case DEC_V2_FINAL:
 			return dec_fail(dec, "TREES v2: data after the final chunk");

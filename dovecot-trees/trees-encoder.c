@@ -11,6 +11,11 @@
 
 #include "mf-secmem.h"
 #include "trees-codec.h"
+#include "trees-secret.h"
+
+_Static_assert(sizeof(crypto_secretstream_xchacha20poly1305_state) + TREES_V2_KEYBYTES +
+			       TREES_V2_STREAMHDRBYTES <= TREES_SECRET_SIZE,
+	       "stream state and K || H must fit one secret block");
 
 /* Output holds the prefix + sealed header or one encrypted chunk. */
 #define OUT_CAP TREES_V2_CHUNK_CT
@@ -24,10 +29,12 @@ struct trees_encoder {
 
 	unsigned char *buf; /* plaintext not yet encrypted (< chunk bytes) */
 	size_t buf_len;
+	size_t buf_high; /* how much of buf ever held plaintext (to wipe) */
 	unsigned char *out;
 	size_t out_pos, out_len;
 
-	crypto_secretstream_xchacha20poly1305_state *ss; /* v2, locked memory */
+	/* v2: one locked block, the stream state then scratch for K || H. */
+	crypto_secretstream_xchacha20poly1305_state *ss;
 	const char *error;
 };
 
@@ -49,7 +56,7 @@ static struct trees_encoder *enc_alloc(unsigned int version, const unsigned char
 	enc->buf = malloc(enc->chunk);
 	enc->out = malloc(OUT_CAP);
 	if (version == 2)
-		enc->ss = mf_secmem_alloc(sizeof(*enc->ss));
+		enc->ss = trees_secret_alloc();
 	if (enc->buf == NULL || enc->out == NULL || (version == 2 && enc->ss == NULL)) {
 		trees_encoder_free(&enc);
 		return NULL;
@@ -69,18 +76,14 @@ struct trees_encoder *trees_encoder_new(unsigned int version,
 	if (enc == NULL || version == 1)
 		return enc;
 	/* v2: K || H sealed to the user, H drawn by init_push. */
-	hdr = mf_secmem_alloc(TREES_V2_KEYBYTES + TREES_V2_STREAMHDRBYTES);
-	if (hdr == NULL) {
-		trees_encoder_free(&enc);
-		return NULL;
-	}
+	hdr = (unsigned char *)enc->ss + sizeof(*enc->ss);
 	crypto_secretstream_xchacha20poly1305_keygen(hdr);
 	ret = crypto_secretstream_xchacha20poly1305_init_push(enc->ss, hdr + TREES_V2_KEYBYTES,
 							      hdr);
 	if (ret == 0)
 		ret = crypto_box_seal(enc->out + TREES_PREFIX_SIZE, hdr,
 				      TREES_V2_KEYBYTES + TREES_V2_STREAMHDRBYTES, public_key);
-	mf_secmem_free(hdr);
+	mf_secmem_wipe(hdr, TREES_V2_KEYBYTES + TREES_V2_STREAMHDRBYTES);
 	if (ret != 0) {
 		trees_encoder_free(&enc);
 		return NULL;
@@ -137,9 +140,9 @@ void trees_encoder_free(struct trees_encoder **encp)
 	if (enc == NULL)
 		return;
 	*encp = NULL;
-	mf_secmem_free(enc->ss);
+	trees_secret_free(enc->ss);
 	if (enc->buf != NULL)
-		sodium_memzero(enc->buf, enc->chunk); /* plaintext mail */
+		sodium_memzero(enc->buf, enc->buf_high); /* plaintext mail */
 	free(enc->buf);
 	free(enc->out);
 	free(enc);
@@ -194,6 +197,8 @@ int trees_encoder_feed(struct trees_encoder *enc, const void *in_data, size_t le
 			n = n < len ? n : len;
 			memcpy(enc->buf + enc->buf_len, in, n);
 			enc->buf_len += n;
+			if (enc->buf_len > enc->buf_high)
+				enc->buf_high = enc->buf_len;
 			if (enc->buf_len == enc->chunk) {
 				enc->buf_len = 0;
 				if (enc_chunk(enc, enc->buf, enc->chunk, false) < 0)
