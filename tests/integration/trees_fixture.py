@@ -142,8 +142,15 @@ class TreesStack(harness.Stack):
         path = os.path.join(d, name)
         with open(path, "wb") as f:
             f.write(data)
-        for p in (os.path.dirname(d), d, path):
+        # Everything from the home down belongs to the mail user, as if
+        # Dovecot had created it.
+        home = self.dovecot.home(user)
+        p = path
+        while True:
             shutil.chown(p, harness.MAIL_USER, harness.MAIL_GROUP)
+            if p == home:
+                break
+            p = os.path.dirname(p)
         return path
 
 
