@@ -1,0 +1,47 @@
+#ifndef TREES_PLUGIN_H
+#define TREES_PLUGIN_H
+
+/*
+ * trees-plugin.h - the TREES mail plugin (lib18_trees_plugin.so,
+ * mail_plugins = $mail_plugins trees).
+ *
+ * Contract (docs/trees-v2-format.md for formats and userdb fields):
+ *   - At user creation the userdb fields are read strictly; an enabled user
+ *     whose key or version is missing or bad, or whose secret key does not
+ *     unlock at login, gets user->error: the login or the delivery fails
+ *     (LMTP answers 4xx, Postfix keeps the mail queued). Never plaintext.
+ *   - Save: with trees_enabled=1 every message is encrypted in
+ *     trees_version, as the layer nearest the file (a second hooks struct
+ *     under the name lib95_trees_plugin.so puts the ostream below zlib).
+ *   - Read: the first layer over the file: plaintext passes, v1/v2 decrypt
+ *     with the unlocked key, mail_crypt CRYPTED mail with mail_crypt's keys.
+ *   - For TREES users nothing of a message goes to dovecot.index.cache (the
+ *     storage's mail_cache_min_mail_count is raised so no field is cached).
+ */
+
+#include "module-context.h"
+#include "mail-user.h"
+
+struct trees_keypair;
+struct trees_crypt_keys;
+
+struct trees_user {
+	union mail_user_module_context module_ctx;
+
+	bool encrypt;          /* trees_enabled=1: new mail is encrypted */
+	unsigned int version;  /* trees_version for new mail */
+	struct trees_keypair *keys; /* NULL: no TREES key; secret only after unlock */
+	struct trees_crypt_keys *crypt; /* mail_crypt keys, NULL if none */
+
+	/* The last mail whose stream authenticated completely, so opening it
+	   again (header, then body) skips the verification pass. */
+	struct mailbox *verified_box;
+	uint32_t verified_uid;
+};
+
+extern const char *trees_plugin_version;
+
+void trees_plugin_init(struct module *module);
+void trees_plugin_deinit(void);
+
+#endif
