@@ -193,9 +193,14 @@ class NamespacedServer:
                                  f"{self.name} namespace")[0]
         self.pidns = os.readlink(f"/proc/{self.init_pid}/ns/pid")
 
-    def _children(self, pid):
+    def _check_alive(self):
+        """True while the namespace runs; an exception with the console text once it ended."""
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.name} exited at start:\n{self.console_text()}")
+        return True
+
+    def _children(self, pid):
+        self._check_alive()
         try:
             with open(f"/proc/{pid}/task/{pid}/children") as f:
                 return [int(p) for p in f.read().split()]
@@ -203,14 +208,21 @@ class NamespacedServer:
             return []
 
     def _find_main(self):
-        """Wait for the server's main process (by name) in the namespace."""
+        """Find the server's main process (by name) in the namespace.
+
+        Call it once the server answers on its port: before that, helper
+        processes of the same name may come and go.
+        """
         def find():
+            found = []
             for pid in processes_in_namespace(self.pidns):
                 with contextlib.suppress(OSError), open(f"/proc/{pid}/comm") as f:
                     if f.read().strip() == self.main_comm:
-                        return pid
-            self._children(self.init_pid)     # raises if it all exited
-            return None
+                        found.append(pid)
+            self._check_alive()
+            # More than one means a helper run of the same binary is still
+            # there (postfix-script runs "master -t" first): look again.
+            return found[0] if len(found) == 1 else None
         self.pid = wait_for(find, 20, f"{self.name} {self.main_comm} process")
         log(f"{self.label} started (host pid {self.pid}, "
             f"in PID namespace {self.pidns})")
@@ -246,11 +258,15 @@ class NamespacedServer:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 log(f"{self.name} did not stop in {timeout}s, killing its namespace")
+                # Killing PID 1 makes the kernel kill and reap the rest before
+                # unshare sees it exit; kill unshare itself only as a last resort.
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.init_pid, signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
                     self.proc.kill()
-                self.proc.wait(5)
+                    self.proc.wait(5)
             self.leftover = [pid for pid, start in members.items()
                              if start is not None and process_start_time(pid) == start]
         log(f"{self.label} stopped (host pid {self.pid}, "
@@ -354,9 +370,10 @@ class Postfix(NamespacedServer):
         # "postfix check" creates the queue directories with the right owners.
         run(["postfix", "-c", self.etc, "check"])
         self._spawn()
-        self._find_main()
-        wait_for(lambda: (banner(self.port) or "").startswith("220 "), 20,
+        wait_for(lambda: self._check_alive() and
+                 (banner(self.port) or "").startswith("220 "), 20,
                  f"postfix smtpd on 127.0.0.1:{self.port}")
+        self._find_main()
         started = self.wait_log(r"postfix/master\[\d+\]: daemon started[^\n]*")
         log(f"postfix maillog: {started.group(0)}")
         log(f"postfix smtpd answers on 127.0.0.1:{self.port}")
@@ -485,11 +502,12 @@ service auth {{
     def start(self):
         self.write_config()
         self._spawn()
-        self._find_main()
-        wait_for(lambda: "OK" in (banner(self.imap_port) or ""), 20,
+        wait_for(lambda: self._check_alive() and
+                 "OK" in (banner(self.imap_port) or ""), 20,
                  f"dovecot imap on 127.0.0.1:{self.imap_port}")
         wait_for(lambda: (banner(self.lmtp_port) or "").startswith("220 "), 20,
                  f"dovecot lmtp on 127.0.0.1:{self.lmtp_port}")
+        self._find_main()
         started = re.search(r"master: Info: Dovecot v\S+ \S+ starting up[^\n]*", self.log_text())
         log(f"dovecot log: {started.group(0) if started else '(no start-up line)'}")
         log(f"dovecot answers: imap 127.0.0.1:{self.imap_port}, "
