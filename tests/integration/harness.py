@@ -151,9 +151,12 @@ class NamespacedServer:
     def command(self):
         raise NotImplementedError
 
-    def _spawn(self):
+    def _spawn(self, shell_init=False):
         mounts = "".join(f'mount --bind "{src}" "{dst}" || exit 70\n' for src, dst in self.binds)
-        script = f"{mounts}exec \"$@\"\n"
+        # shell_init: the shell stays PID 1 and runs the command as its child
+        # (see NamespacedProcess); its exit status is the command's.
+        run_cmd = '"$@" & wait $!\nexit $?\n' if shell_init else 'exec "$@"\n'
+        script = f"{mounts}{run_cmd}"
         argv = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount",
                 "--propagation", "private", "--mount-proc",
                 "/bin/sh", "-c", script, "sh"] + self.command()
@@ -205,6 +208,76 @@ class NamespacedServer:
                 self.proc.wait(5)
         log(f"{self.name} master stopped (host pid {self.pid}, exit status {self.proc.returncode})")
         self.proc = None
+
+
+class NamespacedProcess(NamespacedServer):
+    """Any command, tied to the test like the servers, even if it changes user.
+
+    A process that drops root privileges loses PR_SET_PDEATHSIG (the kernel
+    clears it on a change of user), so it cannot itself be PID 1 of the
+    namespace the way NamespacedServer runs Postfix. Here /bin/sh is PID 1
+    and the command its only child; when the test dies, the shell dies and
+    the kernel kills everything in the namespace. signal() and stop() go to
+    the command itself (self.child, its host PID); stop() and wait() return
+    its exit status.
+    """
+
+    def __init__(self, tmp, name, argv):
+        self.name = name
+        super().__init__(tmp)
+        self.argv = list(argv)
+        self.child = None
+        self.exit_status = None
+
+    def command(self):
+        return self.argv
+
+    def start(self):
+        self._spawn(shell_init=True)
+
+        def child_pid():
+            try:
+                with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                    kids = f.read().split()
+            except OSError:
+                kids = []
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start (status {self.proc.returncode}):\n"
+                                   f"{self.console_text()}")
+            return int(kids[0]) if kids else None
+
+        self.child = wait_for(child_pid, 10, f"{self.name} process")
+        return self
+
+    def signal(self, sig):
+        if self.running() and self.child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.child, sig)
+
+    def wait(self, timeout):
+        """The command's exit status; TimeoutExpired if it is still running."""
+        return self.proc.wait(timeout)
+
+    def stop(self, timeout=15):
+        """SIGTERM the command; SIGKILL the namespace if it does not end. Idempotent."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} did not stop in {timeout}s, killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                self.proc.wait(5)
+        status = self.proc.returncode
+        log(f"{self.name} stopped (host pid {self.child}, exit status {status})")
+        self.proc = None
+        self.exit_status = status
+        return status
 
 
 class Postfix(NamespacedServer):
