@@ -145,6 +145,7 @@ class NamespacedServer:
         self.proc = None          # the unshare process
         self.pid = None           # host PID of the server (PID 1 inside)
         self.pidns = None         # its PID namespace, "pid:[inode]"
+        self.pidns_fd = None      # holds that namespace (see _spawn)
         self.binds = []           # (source, target) bind mounts inside the namespace
         self.console = os.path.join(tmp.path, f"{self.name}.console")
 
@@ -177,7 +178,19 @@ class NamespacedServer:
 
         self.pid = wait_for(child_pid, 10, f"{self.name} namespace")
         self.pidns = os.readlink(f"/proc/{self.pid}/ns/pid")
+        # The kernel reuses a dead namespace's inode number for the next new
+        # namespace at once, so "pid:[inode]" could name a concurrent test's
+        # namespace after ours ended, and the stray check would see (and
+        # kill) that test's processes. An open fd keeps ours, and its
+        # number, until release_namespace().
+        self.pidns_fd = os.open(f"/proc/{self.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         log(f"{self.name} master started (host pid {self.pid}, PID 1 of its own namespace)")
+
+    def release_namespace(self):
+        """Lets the (empty) namespace go; call after checking for strays."""
+        if self.pidns_fd is not None:
+            os.close(self.pidns_fd)
+            self.pidns_fd = None
 
     def console_text(self):
         with contextlib.suppress(OSError), open(self.console, errors="replace") as f:
@@ -275,6 +288,7 @@ class NamespacedProcess(NamespacedServer):
                 self.proc.wait(5)
         status = self.proc.returncode
         log(f"{self.name} stopped (host pid {self.child}, exit status {status})")
+        self.release_namespace()
         self.proc = None
         self.exit_status = status
         return status
@@ -609,6 +623,8 @@ class Stack:
                 log(f"stopping {server.name}: {e}")
         stray = [pid for server in self.servers() if server.pidns
                  for pid in processes_in_namespace(server.pidns)]
+        for server in self.servers():
+            server.release_namespace()
         if stray:
             log(f"stray processes after teardown: {stray}")
             for pid in stray:
