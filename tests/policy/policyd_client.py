@@ -74,7 +74,7 @@ def expected_action(row, text):
 
 def sanitizer_env(tmp):
     env = dict(os.environ)
-    reports = os.path.join(tmp.path, "sanitizer")
+    reports = os.path.join(tmp.path, "sanitizer-report")
     for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
         opts = env.get(var, "")
         env[var] = (opts + ":" if opts else "") + f"log_path={reports}"
@@ -82,7 +82,7 @@ def sanitizer_env(tmp):
 
 
 def sanitizer_reports(tmp):
-    return glob.glob(os.path.join(tmp.path, "sanitizer*"))
+    return glob.glob(os.path.join(tmp.path, "sanitizer-report*"))
 
 
 def install_binary(tmp):

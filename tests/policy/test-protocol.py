@@ -409,6 +409,7 @@ def test_endpoints():
             status = second.proc.wait(10)
             assert status == pc.EX_UNAVAILABLE, f"second daemon exit {status}"
             assert "another process is listening there" in second.log_text()
+            second.release_namespace()
             second.proc = None
         finally:
             assert daemon.stop() == 0
