@@ -427,6 +427,10 @@ def test_command_line():
     with TmpDir("pd-cli") as tmp:
         good = pc.write_conf(tmp, BASE_CONF + "milter_add_header = yes\n", "good.conf")
         assert run_cli(tmp, "-t", "-c", good) == (0, "", "")
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                               "postfix-policy", "tls-policy.conf")
+        assert run_cli(tmp, "-t", "-v", "-c", example) == (0, f"{example}: good, mode = reject\n",
+                                                           ""), "the example file is refused"
         bad = pc.write_conf(tmp, "mode = reject\n\nexempt_recipients = <x@y>\n", "bad.conf")
         rc, out, err = run_cli(tmp, "-t", "-c", bad)
         assert rc == pc.EX_CONFIG and "bad.conf, line 3: exempt_recipients: bad entry" in err, err

@@ -314,6 +314,40 @@ static void test_details(void)
 	mf_config_free(cfg);
 }
 
+/* The example file says its values are the defaults: hold it to that. */
+static void test_example_file(void)
+{
+	char path[4096], err[512] = "";
+	struct mf_config *example = mf_config_new(), *defaults = mf_config_new();
+	size_t i, engine_keys = 0;
+	bool same = true;
+
+	snprintf(path, sizeof(path), "%s/../../postfix-policy/tls-policy.conf", MF_TEST_SRCDIR);
+	if (!tap_ok(example != NULL && defaults != NULL &&
+		    mf_tlspolicy_set_defaults(example) == 0 &&
+		    mf_tlspolicy_set_defaults(defaults) == 0 &&
+		    mf_config_load_file(example, path, err, sizeof(err)) == 0 &&
+		    mf_config_load_string(defaults, "defaults", "", err, sizeof(err)) == 0,
+		    "example tls-policy.conf loads"))
+		tap_diag("%s", err);
+	for (i = 0; i < mf_config_count(example); i++) {
+		const char *key = mf_config_key_at(example, i);
+
+		if (!mf_tlspolicy_is_param(key))
+			continue;
+		engine_keys++;
+		if (strcmp(mf_config_get(example, key), mf_config_get(defaults, key)) != 0) {
+			tap_diag("%s: example \"%s\", default \"%s\"", key,
+				 mf_config_get(example, key), mf_config_get(defaults, key));
+			same = false;
+		}
+	}
+	tap_ok(same, "the example file's engine values are the defaults");
+	tap_is_int((long long)engine_keys, 15, "the example file lists every engine parameter");
+	mf_config_free(example);
+	mf_config_free(defaults);
+}
+
 static void test_names(void)
 {
 	tap_ok(mf_tlspolicy_is_param("mode") && mf_tlspolicy_is_param("exempt_clients") &&
@@ -330,6 +364,7 @@ int main(void)
 	run_table();
 	test_errors();
 	test_details();
+	test_example_file();
 	test_names();
 	return tap_done();
 }
