@@ -5,7 +5,8 @@
  * Modes (mailfruit-policyd(8)):
  *   spawn(8) (default): one client on stdin/stdout, exits at EOF. Postfix
  *     wires stderr into the protocol too, so in this mode nothing is ever
- *     written there: fd 2 goes to /dev/null first thing, logs to syslog.
+ *     written there: fd 2 goes to the -L file or /dev/null before anything
+ *     can be logged; logs go to syslog (or -L).
  *   standalone (-s): policy-server.c.
  *   check (-t): load the configuration, report, exit.
  */
@@ -136,8 +137,10 @@ static int serve_spawn(struct policyd_config *conf)
 		if (pfd.revents == 0)
 			continue;
 		now = now_s();
-		st = pfd.events == POLLOUT ? policy_conn_flush(&c, now)
-					   : policy_conn_read(&c, conf->policy, scratch, now);
+		if (pfd.events == POLLIN)
+			st = policy_conn_read(&c, conf->policy, scratch, now);
+		if (st == POLICY_CONN_OK)
+			st = policy_conn_flush(&c, now);
 	}
 	if (st == POLICY_CONN_CLOSE)
 		rc = EX_PROTOCOL;
@@ -157,7 +160,7 @@ int main(int argc, char **argv)
 	bool standalone = false, check = false, to_stderr = false, help = false;
 	char bad_option[64] = "", err[1024];
 	struct policyd_config *conf;
-	int opt, verbose = 0, null_fd, rc;
+	int opt, verbose = 0, err_fd, rc;
 
 	opterr = 0;	/* in spawn mode, getopt's own messages would hit the socket */
 	while ((opt = getopt_long(argc, argv, "c:ehl:L:stv", longopts, NULL)) != -1) {
@@ -185,14 +188,23 @@ int main(int argc, char **argv)
 	mf_log_set_verbose(verbose);
 
 	if (!standalone && !check) {
-		/* spawn(8): stderr is the client's socket. */
-		if ((null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0 || dup2(null_fd, 2) < 0)
-			_exit(EX_OSERR);
-		if (null_fd != 2)
-			close(null_fd);
+		/* spawn(8): stderr is the client's socket. Whatever a library
+		 * (or a sanitizer) might print there goes to the -L file, or
+		 * nowhere. */
 		mf_log_init(PROGNAME, MF_LOG_SYSLOG, LOG_MAIL);
-		if (logfile != NULL && !log_to_file(logfile))
-			mf_log_fatal(EX_CANTCREAT, "cannot open log file %s: %m", logfile);
+		err_fd = -1;
+		if (logfile != NULL && log_to_file(logfile))
+			err_fd = dup(log_file_fd);
+		else if (logfile == NULL)
+			err_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (err_fd < 0 || dup2(err_fd, 2) < 0) {
+			/* Never leave fd 2 on the socket: no stderr at all. */
+			close(2);
+			mf_log_fatal(logfile != NULL ? EX_CANTCREAT : EX_OSERR,
+				     "cannot open %s: %m", logfile != NULL ? logfile : "/dev/null");
+		}
+		if (err_fd != 2)
+			close(err_fd);
 		if (bad_option[0] != '\0' || to_stderr || listen != NULL)
 			mf_log_fatal(EX_USAGE, "%s; see mailfruit-policyd -h",
 				     bad_option[0] != '\0' ? bad_option

@@ -14,8 +14,9 @@
 
 /* Room for more input beyond an unfinished request, per read(). */
 #define READ_MORE 4096
-/* Replies of one read() collect here before one write(). */
-#define OUT_BATCH 16384
+/* An output buffer this small is kept between requests: one reply fits,
+ * and a busy connection does not allocate per request. */
+#define OUT_KEEP 1024
 
 void policy_conn_init(struct policy_conn *c, int fd_in, int fd_out, const char *name,
 		      time_t now)
@@ -60,9 +61,11 @@ static bool queue_out(struct policy_conn *c, const char *data, size_t len)
 	}
 	if (need > c->out_cap) {
 		/* Drop what was sent before growing. */
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
+		if (c->out_off > 0) {
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
 		need = c->out_len + len;
 		for (cap = c->out_cap ? c->out_cap : 512; cap < need; cap *= 2)
 			;
@@ -110,27 +113,17 @@ enum policy_conn_status policy_conn_flush(struct policy_conn *c, time_t now)
 		if (n > 0)
 			c->last_active = now;
 		if (!policy_conn_want_write(c)) {
-			/* Nothing waits: give the memory back (idle clients
-			 * should cost no buffers). */
-			free(c->out);
-			c->out = NULL;
-			c->out_len = c->out_off = c->out_cap = 0;
+			c->out_len = c->out_off = 0;
+			if (c->out_cap > OUT_KEEP) {
+				/* A burst is over: give the memory back. */
+				free(c->out);
+				c->out = NULL;
+				c->out_cap = 0;
+			}
 		}
 	}
 	update_busy(c, now);
 	return POLICY_CONN_OK;
-}
-
-/* Sends a batch of replies, or queues it behind replies that wait. */
-static bool send_batch(struct policy_conn *c, const char *batch, size_t len)
-{
-	ssize_t n = 0;
-
-	if (len == 0)
-		return true;
-	if (!policy_conn_want_write(c) && (n = write_some(c, batch, len)) < 0)
-		return false;
-	return (size_t)n == len || queue_out(c, batch + n, len - (size_t)n);
 }
 
 /* Answers the complete requests in data[0..len); the unfinished rest is
@@ -139,8 +132,7 @@ static enum policy_conn_status answer_all(struct policy_conn *c,
 					  const struct mf_tlspolicy *policy, char *data,
 					  size_t len, size_t *rest_off)
 {
-	char batch[OUT_BATCH];
-	size_t batch_len = 0, off = 0, used, reply_len;
+	size_t off = 0, used, reply_len;
 	struct policy_request req;
 	const char *why = NULL;
 	enum policy_parse_status st;
@@ -158,16 +150,9 @@ static enum policy_conn_status answer_all(struct policy_conn *c,
 		}
 		c->requests++;
 		reply_len = policy_answer(policy, &req, reply);
-		if (batch_len + reply_len > sizeof(batch)) {
-			if (!send_batch(c, batch, batch_len))
-				return POLICY_CONN_CLOSE;
-			batch_len = 0;
-		}
-		memcpy(batch + batch_len, reply, reply_len);
-		batch_len += reply_len;
+		if (!queue_out(c, reply, reply_len))
+			return POLICY_CONN_CLOSE;
 	}
-	if (!send_batch(c, batch, batch_len))
-		return POLICY_CONN_CLOSE;
 	if (st == POLICY_PARSE_ERROR) {
 		mf_log_warning("%s: bad request after %lu good ones: %s; closing the connection "
 			       "without a reply", c->name, c->requests, why);

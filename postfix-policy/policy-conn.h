@@ -3,13 +3,15 @@
  *
  * Contract: used the same way by spawn mode (stdin/stdout) and by the
  * standalone event loop. Both fds are non-blocking; the caller polls.
- * policy_conn_read() does one read(), answers every complete request and
- * tries to write the replies; what the kernel does not take waits in the
- * connection until policy_conn_flush(). While replies wait, the caller
- * must not read (a client that sends but does not read gets no more
- * service). An idle connection holds no buffers: the bytes of a typical
- * lock-step request are parsed in the caller's scratch buffer, and only an
- * unfinished request or unsent reply is copied to the heap. Bad input is
+ * policy_conn_read() does one read() and answers every complete request;
+ * the replies wait in the connection until policy_conn_flush() writes
+ * them (the event loop flushes after a whole batch of events, so that it
+ * is not woken up by one client's reply while it still serves others).
+ * While replies wait after a flush, the caller must not read (a client
+ * that sends but does not read gets no more service). An idle connection
+ * holds at most a 1 KiB reply buffer: the bytes of a typical lock-step
+ * request are parsed in the caller's scratch buffer, and only an
+ * unfinished request is copied to the heap. Bad input is
  * logged as a warning and reported as POLICY_CONN_CLOSE: the caller then
  * closes without a reply, as the protocol asks.
  */

@@ -214,16 +214,31 @@ static void accept_some(struct server *s, struct listener_src *ls, time_t now)
 	}
 }
 
-static void conn_event(struct server *s, struct conn *c, uint32_t events, time_t now)
+/* Reads and answers; the replies are written by flush_dirty() after the
+ * whole batch of events. Returns c when it has replies to write. */
+static struct conn *conn_event(struct server *s, struct conn *c, uint32_t events, time_t now)
 {
 	enum policy_conn_status st;
 
 	if (events & EPOLLOUT)
-		st = policy_conn_flush(&c->pc, now);
-	else
-		st = policy_conn_read(&c->pc, s->conf->policy, s->scratch, now);
-	if (st != POLICY_CONN_OK || !conn_rearm(s, c))
+		return c;
+	st = policy_conn_read(&c->pc, s->conf->policy, s->scratch, now);
+	if (st != POLICY_CONN_OK) {
 		conn_close(s, c);
+		return NULL;
+	}
+	return policy_conn_want_write(&c->pc) ? c : NULL;
+}
+
+static void flush_dirty(struct server *s, struct conn **dirty, int n, time_t now)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (policy_conn_flush(&dirty[i]->pc, now) != POLICY_CONN_OK ||
+		    !conn_rearm(s, dirty[i]))
+			conn_close(s, dirty[i]);
+	}
 }
 
 static void reload(struct server *s)
@@ -350,7 +365,8 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 {
 	struct server s;
 	struct epoll_event events[MAX_EVENTS];
-	int rc, n, i, timeout;
+	struct conn *dirty[MAX_EVENTS];
+	int rc, n, i, n_dirty, timeout;
 	time_t now;
 
 	memset(&s, 0, sizeof(s));
@@ -377,6 +393,7 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 			return EX_OSERR;
 		}
 		now = now_s();
+		n_dirty = 0;
 		for (i = 0; i < n; i++) {
 			struct source *src = events[i].data.ptr;
 
@@ -388,10 +405,12 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 				signal_event(&s);
 				break;
 			case SRC_CONN:
-				conn_event(&s, (struct conn *)src, events[i].events, now);
+				if (conn_event(&s, (struct conn *)src, events[i].events, now))
+					dirty[n_dirty++] = (struct conn *)src;
 				break;
 			}
 		}
+		flush_dirty(&s, dirty, n_dirty, now);
 		if (now != s.last_sweep)
 			sweep(&s, now);
 	}

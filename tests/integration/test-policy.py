@@ -92,10 +92,12 @@ class PolicyStack(harness.Stack):
                 print(f"#   {line}", flush=True)
         san = os.path.join(self.tmp.path, "sanitizer")
         reports = pc.sanitizer_reports(self.tmp) + [os.path.join(san, f) for f in os.listdir(san)]
+        reports += pc.sanitizer_lines(self.tmp)
         if reports and exc_type is None:
             for path in reports:
-                with open(path, errors="replace") as f:
-                    log(f"--- {path} ---\n{f.read()}")
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        log(f"--- {path} ---\n{f.read()}")
             try:
                 raise AssertionError(f"sanitizer reports: {reports}")
             except AssertionError:

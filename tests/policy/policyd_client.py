@@ -85,6 +85,17 @@ def sanitizer_reports(tmp):
     return glob.glob(os.path.join(tmp.path, "sanitizer-report*"))
 
 
+def sanitizer_lines(tmp):
+    """Sanitizer output in the daemon's -L log files (in spawn mode the
+    daemon's stderr goes there, and UBSan ignores log_path)."""
+    found = []
+    for path in glob.glob(os.path.join(tmp.path, "*.log")):
+        with open(path, errors="replace") as f:
+            found += [f"{os.path.basename(path)}: {line.rstrip()}" for line in f
+                      if "runtime error:" in line or "Sanitizer" in line]
+    return found
+
+
 def install_binary(tmp):
     """A copy of the daemon in the temp dir: readable by the unprivileged
     user, and a rebuild cannot change a running test."""

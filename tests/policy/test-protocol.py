@@ -86,6 +86,8 @@ def standalone(tmp, conf_text, extra=(), name="policyd"):
 def finish_tmp(tmp, ok=True):
     reports = pc.sanitizer_reports(tmp)
     assert not reports, f"sanitizer reports: {reports}"
+    found = pc.sanitizer_lines(tmp)
+    assert not found, "sanitizer output in the daemon's log:\n" + "\n".join(found)
     tmp.keep = tmp.keep or not ok
     tmp.cleanup()
 

@@ -145,11 +145,35 @@ static void test_attributes(void)
 		   "UTF-8 values (SMTPUTF8) are fine");
 }
 
+static size_t attrs_request(char *buf, size_t count)
+{
+	size_t len = 0, i;
+
+	for (i = 0; i < count; i++)
+		len += (size_t)sprintf(buf + len, "a=b\n");
+	buf[len++] = '\n';
+	return len;
+}
+
+static size_t large_request(char *buf)
+{
+	size_t len = 0, i;
+
+	for (i = 0; i < 100; i++) {
+		len += (size_t)sprintf(buf + len, "x%zu=", i);
+		memset(buf + len, 'v', 700);
+		len += 700;
+		buf[len++] = '\n';
+	}
+	buf[len++] = '\n';
+	return len;
+}
+
 static void test_bad_input(void)
 {
 	char small[128];
 	char *big;
-	size_t len, i;
+	size_t len;
 
 	len = (size_t)snprintf(small, sizeof(small), "request=smtpd_access_policy\nsender=a");
 	small[len - 1] = '\0';
@@ -186,29 +210,24 @@ static void test_bad_input(void)
 			   POLICY_PARSE_DONE, "a line of exactly POLICY_LINE_MAX bytes is fine");
 	}
 
-	/* 1001 attributes in 5 KB; then exactly 1000. */
-	for (len = 0, i = 0; i < POLICY_ATTRS_MAX + 1; i++)
-		len += (size_t)sprintf(big + len, "a=b\n");
-	big[len++] = '\n';
+	/* 1001 attributes in 5 KB; then exactly 1000. (The parser writes
+	 * into the buffer: each case gets it anew.) */
+	len = attrs_request(big, POLICY_ATTRS_MAX + 1);
 	expect_error("too many attributes", big, len, "too many attributes");
 	{
 		struct policy_request req;
 		size_t used;
 		const char *why;
 
-		tap_is_int(parse_all(big + 4, len - 4, &req, &used, &why), POLICY_PARSE_DONE,
+		len = attrs_request(big, POLICY_ATTRS_MAX);
+		tap_is_int(parse_all(big, len, &req, &used, &why), POLICY_PARSE_DONE,
 			   "exactly POLICY_ATTRS_MAX attributes are fine");
 	}
 
 	/* Over 64 KiB in 100 lines of 700 bytes: complete and incomplete. */
-	for (len = 0, i = 0; i < 100; i++) {
-		len += (size_t)sprintf(big + len, "x%zu=", i);
-		memset(big + len, 'v', 700);
-		len += 700;
-		big[len++] = '\n';
-	}
-	big[len++] = '\n';
+	len = large_request(big);
 	expect_error("request over 64 KiB", big, len, "request too large");
+	len = large_request(big);
 	expect_error("incomplete request over 64 KiB", big, len - 1, "request too large");
 	free(big);
 }
