@@ -5,7 +5,6 @@
 
 #include "mf-cidr.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +138,6 @@ bool mf_tlspolicy_is_param(const char *name)
 static int tls_rank(const char *s)
 {
 	unsigned int major, minor = 0;
-	int used = 0;
 
 	if (strcmp(s, "SSLv2") == 0)
 		return 2;
@@ -147,9 +145,8 @@ static int tls_rank(const char *s)
 		return 3;
 	if (strncmp(s, "TLSv", 4) != 0 || s[4] < '1' || s[4] > '9')
 		return -1;
-	if (sscanf(s + 4, "%1u%n", &major, &used) != 1)
-		return -1;
-	s += 4 + used;
+	major = (unsigned int)(s[4] - '0');
+	s += 5;
 	if (*s == '.') {
 		if (s[1] < '0' || s[1] > '9' || s[2] != '\0')
 			return -1;
