@@ -86,14 +86,6 @@ static bool log_to_file(const char *path)
 	return true;
 }
 
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
-}
-
 static bool set_nonblock(int fd)
 {
 	int flags = fcntl(fd, F_GETFL);
@@ -115,28 +107,27 @@ static int serve_spawn(struct policyd_config *conf)
 		mf_log_fatal(EX_OSERR, "out of memory");
 	if (!set_nonblock(0) || !set_nonblock(1))
 		mf_log_fatal(EX_OSERR, "cannot make stdin/stdout non-blocking: %m");
-	policy_conn_init(&c, 0, 1, "spawn client", now_s());
+	policy_conn_init(&c, 0, 1, "spawn client", policy_now_ms());
 	while (st == POLICY_CONN_OK) {
 		struct pollfd pfd;
-		time_t now = now_s();
-		long left;
+		int64_t now = policy_now_ms(), left;
 
 		if (policy_conn_expired(&c, now, conf->idle_timeout, conf->request_timeout)) {
-			rc = c.busy_since != 0 ? EX_TEMPFAIL : 0;
+			rc = c.busy ? EX_TEMPFAIL : 0;
 			break;
 		}
-		left = c.busy_since != 0 ? (long)(c.busy_since + (time_t)conf->request_timeout - now)
-					 : (long)(c.last_active + (time_t)conf->idle_timeout - now);
+		left = c.busy ? c.busy_since + (int64_t)conf->request_timeout * 1000 - now
+			      : c.last_active + (int64_t)conf->idle_timeout * 1000 - now;
 		pfd.fd = policy_conn_want_write(&c) ? 1 : 0;
 		pfd.events = policy_conn_want_write(&c) ? POLLOUT : POLLIN;
-		if (poll(&pfd, 1, (int)(left > 0 ? left * 1000 : 0) + 1) < 0) {
+		if (poll(&pfd, 1, left > 0 ? (int)left : 0) < 0) {
 			if (errno == EINTR)
 				continue;
 			mf_log_fatal(EX_OSERR, "poll: %m");
 		}
 		if (pfd.revents == 0)
 			continue;
-		now = now_s();
+		now = policy_now_ms();
 		if (pfd.events == POLLIN)
 			st = policy_conn_read(&c, conf->policy, scratch, now);
 		if (st == POLICY_CONN_OK)

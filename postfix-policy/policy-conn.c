@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Room for more input beyond an unfinished request, per read(). */
@@ -18,8 +19,17 @@
  * and a busy connection does not allocate per request. */
 #define OUT_KEEP 1024
 
+int64_t policy_now_ms(void)
+{
+	struct timespec ts;
+
+	/* Monotonic: timeouts must not jump with the wall clock. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void policy_conn_init(struct policy_conn *c, int fd_in, int fd_out, const char *name,
-		      time_t now)
+		      int64_t now)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd_in = fd_in;
@@ -37,12 +47,14 @@ void policy_conn_free(struct policy_conn *c)
 	c->in_len = c->in_cap = c->out_len = c->out_off = c->out_cap = 0;
 }
 
-static void update_busy(struct policy_conn *c, time_t now)
+static void update_busy(struct policy_conn *c, int64_t now)
 {
-	if (c->in_len == 0 && !policy_conn_want_write(c))
-		c->busy_since = 0;
-	else if (c->busy_since == 0)
+	if (c->in_len == 0 && !policy_conn_want_write(c)) {
+		c->busy = false;
+	} else if (!c->busy) {
+		c->busy = true;
 		c->busy_since = now;
+	}
 }
 
 /* Appends to the unsent replies; false when the client is not reading. */
@@ -101,7 +113,7 @@ static ssize_t write_some(struct policy_conn *c, const char *data, size_t len)
 	}
 }
 
-enum policy_conn_status policy_conn_flush(struct policy_conn *c, time_t now)
+enum policy_conn_status policy_conn_flush(struct policy_conn *c, int64_t now)
 {
 	ssize_t n;
 
@@ -184,7 +196,7 @@ static bool grow_in(struct policy_conn *c, size_t need)
 }
 
 enum policy_conn_status policy_conn_read(struct policy_conn *c, const struct mf_tlspolicy *policy,
-					 char *scratch, time_t now)
+					 char *scratch, int64_t now)
 {
 	enum policy_conn_status st;
 	char *data;
@@ -232,17 +244,19 @@ enum policy_conn_status policy_conn_read(struct policy_conn *c, const struct mf_
 		memmove(c->in, c->in + rest, len - rest);
 		c->in_len = len - rest;
 	}
-	if (rest > 0 && c->in_len > 0)
-		c->busy_since = now;	/* a new request has begun */
+	if (rest > 0 && c->in_len > 0) {
+		c->busy = true;		/* a new request has begun */
+		c->busy_since = now;
+	}
 	update_busy(c, now);
 	return POLICY_CONN_OK;
 }
 
-bool policy_conn_expired(const struct policy_conn *c, time_t now, unsigned long idle_timeout,
+bool policy_conn_expired(const struct policy_conn *c, int64_t now, unsigned long idle_timeout,
 			 unsigned long request_timeout)
 {
-	if (c->busy_since != 0) {
-		if (now - c->busy_since < (time_t)request_timeout)
+	if (c->busy) {
+		if (now - c->busy_since < (int64_t)request_timeout * 1000)
 			return false;
 		if (policy_conn_want_write(c))
 			mf_log_warning("%s: client did not read its replies for %lus; closing the "
@@ -253,7 +267,7 @@ bool policy_conn_expired(const struct policy_conn *c, time_t now, unsigned long 
 				       request_timeout, c->in_len);
 		return true;
 	}
-	if (now - c->last_active < (time_t)idle_timeout)
+	if (now - c->last_active < (int64_t)idle_timeout * 1000)
 		return false;
 	mf_log_debug("%s: idle for %lus; closing the connection", c->name, idle_timeout);
 	return true;

@@ -20,7 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
+#include <stdint.h>
 
 #include "mf-tlspolicy.h"
 #include "policy-request.h"
@@ -44,20 +44,24 @@ struct policy_conn {
 	size_t in_len, in_cap;
 	char *out;			/* unsent replies; NULL when none */
 	size_t out_len, out_off, out_cap;
-	time_t busy_since;		/* when in/out became non-empty; 0: idle */
-	time_t last_active;
+	bool busy;			/* an unfinished request or unsent replies */
+	int64_t busy_since;		/* since when, in policy_now_ms() time */
+	int64_t last_active;
 	unsigned long requests;
 };
 
+/* Monotonic milliseconds: the "now" of the functions below. */
+int64_t policy_now_ms(void);
+
 /* Sets up c for the fds; name is copied. */
 void policy_conn_init(struct policy_conn *c, int fd_in, int fd_out, const char *name,
-		      time_t now);
+		      int64_t now);
 /* Frees the buffers; does not close the fds. */
 void policy_conn_free(struct policy_conn *c);
 
 enum policy_conn_status policy_conn_read(struct policy_conn *c, const struct mf_tlspolicy *policy,
-					 char *scratch, time_t now);
-enum policy_conn_status policy_conn_flush(struct policy_conn *c, time_t now);
+					 char *scratch, int64_t now);
+enum policy_conn_status policy_conn_flush(struct policy_conn *c, int64_t now);
 
 static inline bool policy_conn_want_write(const struct policy_conn *c)
 {
@@ -67,7 +71,7 @@ static inline bool policy_conn_want_write(const struct policy_conn *c)
 /* True (and logged) when c has been busy longer than request_timeout (a
  * request trickling in, replies not read) or idle longer than
  * idle_timeout; the caller then closes it. */
-bool policy_conn_expired(const struct policy_conn *c, time_t now, unsigned long idle_timeout,
+bool policy_conn_expired(const struct policy_conn *c, int64_t now, unsigned long idle_timeout,
 			 unsigned long request_timeout);
 
 #endif

@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 256
@@ -58,19 +57,10 @@ struct server {
 	struct conn *conns;
 	unsigned long n_conns;
 	unsigned long next_id;
-	time_t last_sweep, last_limit_warning;
+	int64_t last_sweep, last_limit_warning;	/* policy_now_ms() */
 	bool listeners_paused, stop;
 	char *scratch;
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	/* Monotonic: timeouts must not jump with the wall clock. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
-}
 
 static int ep_ctl(struct server *s, int op, int fd, uint32_t events, void *ptr)
 {
@@ -159,7 +149,7 @@ static void pause_listeners(struct server *s, bool pause)
 	s->listeners_paused = pause;
 }
 
-static void accept_some(struct server *s, struct listener_src *ls, time_t now)
+static void accept_some(struct server *s, struct listener_src *ls, int64_t now)
 {
 	int i, fd;
 
@@ -182,7 +172,7 @@ static void accept_some(struct server *s, struct listener_src *ls, time_t now)
 			return;
 		}
 		if (s->n_conns >= s->conf->max_connections) {
-			if (now != s->last_limit_warning)
+			if (now - s->last_limit_warning >= 1000)
 				mf_log_warning("%s: policyd_max_connections (%lu) reached; "
 					       "refusing connections", ls->l.name,
 					       s->conf->max_connections);
@@ -216,7 +206,7 @@ static void accept_some(struct server *s, struct listener_src *ls, time_t now)
 
 /* Reads and answers; the replies are written by flush_dirty() after the
  * whole batch of events. Returns c when it has replies to write. */
-static struct conn *conn_event(struct server *s, struct conn *c, uint32_t events, time_t now)
+static struct conn *conn_event(struct server *s, struct conn *c, uint32_t events, int64_t now)
 {
 	enum policy_conn_status st;
 
@@ -230,7 +220,7 @@ static struct conn *conn_event(struct server *s, struct conn *c, uint32_t events
 	return policy_conn_want_write(&c->pc) ? c : NULL;
 }
 
-static void flush_dirty(struct server *s, struct conn **dirty, int n, time_t now)
+static void flush_dirty(struct server *s, struct conn **dirty, int n, int64_t now)
 {
 	int i;
 
@@ -275,7 +265,7 @@ static void signal_event(struct server *s)
 	}
 }
 
-static void sweep(struct server *s, time_t now)
+static void sweep(struct server *s, int64_t now)
 {
 	struct conn *c, *next;
 
@@ -367,7 +357,7 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 	struct epoll_event events[MAX_EVENTS];
 	struct conn *dirty[MAX_EVENTS];
 	int rc, n, i, n_dirty, timeout;
-	time_t now;
+	int64_t now;
 
 	memset(&s, 0, sizeof(s));
 	s.config_path = config_path;
@@ -381,7 +371,7 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 		mf_log_info("listening on %s", s.listeners[i].l.name);
 	mf_log_info("started: mode=%s, config %s",
 		    mf_tlspolicy_mode_name(mf_tlspolicy_mode(s.conf->policy)), config_path);
-	s.last_sweep = now_s();
+	s.last_sweep = policy_now_ms();
 	while (!s.stop) {
 		/* Timeouts have one-second resolution: a sweep per second
 		 * costs nothing next to a per-connection timer. */
@@ -392,7 +382,7 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 			teardown(&s);
 			return EX_OSERR;
 		}
-		now = now_s();
+		now = policy_now_ms();
 		n_dirty = 0;
 		for (i = 0; i < n; i++) {
 			struct source *src = events[i].data.ptr;
@@ -411,7 +401,7 @@ int policy_server_run(const char *config_path, struct policyd_config *conf,
 			}
 		}
 		flush_dirty(&s, dirty, n_dirty, now);
-		if (now != s.last_sweep)
+		if (now - s.last_sweep >= 1000)
 			sweep(&s, now);
 	}
 	teardown(&s);

@@ -243,10 +243,12 @@ class Standalone(harness.NamespacedProcess):
             os.environ.update(saved)
 
     def start(self, wait_log=r"started: mode="):
-        """Starts it; waits for wait_log in its log unless that is None."""
+        """Starts it; waits for wait_log in what it logs from now on (the
+        file may hold an earlier daemon's lines), unless that is None."""
+        before = len(self.log_text())
         super().start()
         if wait_log is not None:
-            self.wait_log(wait_log)
+            self.wait_log(wait_log, after=before)
         return self
 
     def log_text(self):

@@ -181,6 +181,19 @@ def check_details(client):
     assert got == "action=DUNNO\n\n", repr(got)
 
 
+def check_slow_but_in_time(client):
+    """A request sent in 8 pieces over 0.7s of the 1s policyd_request_timeout
+    is served (whole-second clocks cut it off whenever a second boundary
+    passed between two pieces: 7 times in 10)."""
+    req = pc.request(encryption_protocol="TLSv1.3")
+    step = len(req) // 8 + 1
+    for i in range(0, len(req), step):
+        if i:
+            time.sleep(0.1)
+        client.send(req[i:i + step])
+    assert client.reply() == "action=DUNNO\n\n", "a slow request within the timeout was cut"
+
+
 @tap.test
 def test_details_spawn():
     """spawn mode: stages, request types, unknown attributes, pipelining"""
@@ -193,6 +206,7 @@ def test_details_spawn():
             d.send(req[i:i + 100])
             time.sleep(0.02)
         assert d.reply() == "action=DUNNO\n\n"
+        check_slow_but_in_time(d)
         rc, out, err = d.finish()
         assert (rc, out, err) == (0, b"", b""), (rc, out, err)
 
@@ -209,6 +223,7 @@ def test_details_standalone():
             for i in range(len(req)):
                 conn.send(req[i:i + 1])
             assert conn.reply() == "action=DUNNO\n\n"
+            check_slow_but_in_time(conn)
             conn.close()
         finally:
             assert daemon.stop() == 0
