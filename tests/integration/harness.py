@@ -162,8 +162,10 @@ class NamespacedServer:
         self.init_pid = None      # host PID of the namespace's PID 1 (the shell)
         self.pid = None           # host PID of the server's main process
         self.pidns = None         # the namespace, "pid:[inode]"
+        self.pidns_fd = None      # holds that namespace (see _spawn)
         self.binds = []           # (source, target) bind mounts inside the namespace
-        self.leftover = []        # processes that outlived stop()
+        self.leftover = []        # processes still in the namespace after stop()
+        self.exit_status = None   # the namespace's exit status after stop()
         self.console = os.path.join(tmp.path, f"{self.name}.console")
 
     def command(self):
@@ -181,6 +183,7 @@ class NamespacedServer:
         else:
             propagation = "unchanged"
         mounts = "".join(f'mount --bind "{src}" "{dst}" || exit 70\n' for src, dst in self.binds)
+        # The shell's exit status is the command's.
         script = f'{mounts}"$@" </dev/null &\nwait $!\n'
         argv = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount",
                 "--propagation", propagation, "--mount-proc",
@@ -192,11 +195,18 @@ class NamespacedServer:
         self.init_pid = wait_for(lambda: self._children(self.proc.pid), 10,
                                  f"{self.name} namespace")[0]
         self.pidns = os.readlink(f"/proc/{self.init_pid}/ns/pid")
+        # The kernel reuses a dead namespace's inode number for the next new
+        # namespace at once, so "pid:[inode]" could name a concurrent test's
+        # namespace after ours ended, and the stray check would see (and
+        # kill) that test's processes. An open fd keeps ours, and its
+        # number, until stop() has looked for strays.
+        self.pidns_fd = os.open(f"/proc/{self.init_pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
     def _check_alive(self):
         """True while the namespace runs; an exception with the console text once it ended."""
         if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.name} exited at start:\n{self.console_text()}")
+            raise RuntimeError(f"{self.name} exited at start (status {self.proc.returncode}):\n"
+                               f"{self.console_text()}")
         return True
 
     def _children(self, pid):
@@ -241,18 +251,20 @@ class NamespacedServer:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
 
-    def stop(self, timeout=15):
-        """SIGTERM the server; SIGKILL the namespace if it does not end in time. Idempotent.
+    def wait(self, timeout):
+        """The exit status once it ended; TimeoutExpired while it runs."""
+        return self.proc.wait(timeout)
 
-        Afterwards self.leftover lists the processes that were in the
-        namespace before the stop and still exist (none, if all went well).
+    def stop(self, timeout=15):
+        """SIGTERM the main process; SIGKILL the namespace if it does not end in time.
+
+        Returns the exit status (the main process's, through the shell).
+        Afterwards self.leftover lists the processes still in the namespace
+        (none, if all went well). Idempotent.
         """
         if self.proc is None:
-            return
+            return self.exit_status
         if self.proc.poll() is None:
-            # Namespace inode numbers are reused as soon as a namespace dies,
-            # so remember its members (PID and start time) while it lives.
-            members = {pid: process_start_time(pid) for pid in processes_in_namespace(self.pidns)}
             self.signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -267,11 +279,42 @@ class NamespacedServer:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait(5)
-            self.leftover = [pid for pid, start in members.items()
-                             if start is not None and process_start_time(pid) == start]
-        log(f"{self.label} stopped (host pid {self.pid}, "
-            f"namespace exit status {self.proc.returncode})")
+        self.exit_status = self.proc.returncode
+        if self.pidns_fd is not None:
+            self.leftover = processes_in_namespace(self.pidns)
+            os.close(self.pidns_fd)
+            self.pidns_fd = None
+        log(f"{self.label} stopped (host pid {self.pid}, exit status {self.exit_status})")
         self.proc = None
+        return self.exit_status
+
+
+class NamespacedProcess(NamespacedServer):
+    """Any command, tied to the test like the servers (e.g. a daemon under test).
+
+    The command is the only child of the namespace's shell; signal() and
+    stop() go to it (self.pid, also self.child), and stop() and wait()
+    return its exit status.
+    """
+
+    def __init__(self, tmp, name, argv):
+        self.name = name
+        self.label = name
+        super().__init__(tmp)
+        self.argv = list(argv)
+
+    @property
+    def child(self):
+        return self.pid
+
+    def command(self):
+        return self.argv
+
+    def start(self):
+        self._spawn()
+        self.pid = wait_for(lambda: self._children(self.init_pid), 10,
+                            f"{self.name} process")[0]
+        return self
 
 
 class Postfix(NamespacedServer):
@@ -554,16 +597,6 @@ def describe_processes(pids):
         except (OSError, ValueError):
             out.append(f"{pid} (gone)")
     return ", ".join(out)
-
-
-def process_start_time(pid):
-    """The start time of a live, non-zombie process (clock ticks since boot), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 def processes_in_namespace(pidns):
