@@ -201,9 +201,9 @@ def corrupt_message():
         typ, data = conn.fetch("3", "(BODY[])")
         assert typ == "OK" and b"message 2" in data[0][1]
         conn.logout()
-        m = re.search(r"\[trees\] user carol@example\.test, mailbox INBOX, UID 2: "
-                      r"TREES v2: chunk 1 failed authentication[^\n]*", dc.log_text())
-        assert m, "no log line naming user, mailbox and UID"
+        # Fails by timeout when no log line names user, mailbox and UID.
+        m = dc.wait_log(r"\[trees\] user carol@example\.test, mailbox INBOX, UID 2: "
+                        r"TREES v2: chunk 1 failed authentication[^\n]*")
         log(f"log: {m.group(0)}")
 
 
