@@ -13,6 +13,8 @@ enum trees_format trees_detect(const unsigned char *data, size_t len, int eof,
 	size_t cmp = len < TREES_MAGIC_SIZE ? len : TREES_MAGIC_SIZE;
 
 	*version_r = 0;
+	if (len == 0) /* (data may be NULL) */
+		return eof ? TREES_FORMAT_PLAIN : TREES_FORMAT_NEED_MORE;
 	/* A mismatch in the bytes we have decides "plaintext" at once. */
 	if (memcmp(data, trees_magic, cmp) != 0)
 		return TREES_FORMAT_PLAIN;

@@ -570,6 +570,12 @@ service auth {{
             return f.read()
         return ""
 
+    def wait_log(self, pattern, timeout=10):
+        """The first match of `pattern` in the log, waiting for it: Dovecot's
+        log process writes asynchronously, after the client got its answer."""
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.log_text()), timeout, f"dovecot log /{pattern}/")
+
     def imap(self, user, password=None):
         conn = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
         conn.login(user, self.users[user] if password is None else password)

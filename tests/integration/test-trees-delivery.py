@@ -9,7 +9,9 @@
    the format says, maildir S= = stored plaintext size (LF line ends, as
    Dovecot stores them), RFC822.SIZE = the CRLF size sent (riseup gets S=
    wrong).
-3. The same on sdbox with zlib (encryption under compression) and mdbox.
+3. The same on maildir and sdbox with zlib (encryption under compression)
+   and on mdbox.
+4. Maildir++ quota counts plaintext sizes.
 """
 import os
 import re
@@ -108,7 +110,7 @@ def round_trips(extra_conf, sizes, versions, label):
                 assert body == payload(n, f"size {n}"), f"v{v} {n} bytes: FETCH differs"
                 assert size == n, f"v{v} {n} bytes: RFC822.SIZE {size}"
             conn.logout()
-            if "maildir" in label:
+            if label == "maildir":
                 files = sorted(stack.maildir_files(user).items(),
                                key=lambda kv: int(re.search(r"^(\d+)", os.path.basename(kv[0])
                                                             ).group(1)))
@@ -120,9 +122,9 @@ def round_trips(extra_conf, sizes, versions, label):
                 assert on_disk == want, f"v{v}: (file size, S=) {on_disk} != {want}"
                 assert all(d.startswith(MAGIC + bytes([v])) for d in dict(files).values())
             else:
-                # dbox files: a dbox header, the message as TREES wrote it,
-                # then metadata. Encrypted below zlib: the TREES prefix, no
-                # gzip magic after it, and no plaintext anywhere.
+                # zlib, or dbox files (a dbox header, the message as TREES
+                # wrote it, then metadata). Encrypted below zlib: the TREES
+                # prefix, no gzip magic after it, and no plaintext anywhere.
                 count = 0
                 for root, _, names in os.walk(dc.home(user)):
                     for name in names:
@@ -144,12 +146,40 @@ def round_trips_maildir():
 
 
 @tap.test
-def round_trips_sdbox_zlib_mdbox():
-    """v2 round trips on sdbox with zlib (encryption under compression) and on mdbox"""
+def round_trips_zlib_sdbox_mdbox():
+    """Round trips on maildir and sdbox with zlib (encryption under compression) and on mdbox"""
     sizes = [7, 8193, 70000, 1 << 20]
+    round_trips("mail_plugins = $mail_plugins zlib\nplugin {\n  zlib_save = gz\n}\n", sizes,
+                (1, 2), "maildir+zlib")
     round_trips("mail_location = sdbox:~/sdbox\nmail_plugins = $mail_plugins zlib\n"
                 "plugin {\n  zlib_save = gz\n}\n", sizes, (2,), "sdbox+zlib")
     round_trips("mail_location = mdbox:~/mdbox\n", sizes, (1, 2), "mdbox")
+
+
+@tap.test
+def quota_counts_plaintext():
+    """Maildir++ quota counts plaintext sizes, not ciphertext"""
+    stack = tf.TreesStack("trees-quota", extra_conf=(
+        "mail_plugins = $mail_plugins quota\n"
+        "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=100M\n}\n"))
+    stack.trees_user("q@example.test", "q-pw-1", version=1)
+    with stack:
+        dc = stack.dovecot
+        for i in range(3):
+            msg, _ = harness.make_message(f"quota {i}", rcpt="q@example.test",
+                                          body=("quota line\r\n" * 30000))
+            assert tf.lmtp_deliver(dc, "q@example.test", msg)[0] == 250
+        files = stack.maildir_files("q@example.test")
+        plain = sum(tf.s_size(p) for p in files)
+        stored = sum(len(d) for d in files.values())
+        out = dc.doveadm("quota", "get", "-u", "q@example.test").stdout
+        m = re.search(r"User quota\s+STORAGE\s+(\d+)", out)
+        assert m, out
+        kb = int(m.group(1))
+        log(f"quota STORAGE {kb} KB; plaintext {plain} B, on disk {stored} B")
+        assert plain // 1024 <= kb <= plain // 1024 + 1, (kb, plain)
+        assert stored // 1024 > kb + 2, "the test cannot tell plaintext from ciphertext"
+        tf.assert_no_errors(dc)
 
 
 if __name__ == "__main__":
