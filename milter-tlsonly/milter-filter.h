@@ -21,7 +21,7 @@
  * TLS state must be read per command, not from the HELO stage (a client
  * may issue STARTTLS and then MAIL without a new EHLO). */
 #define MILTER_MACROS "{tls_version} {cipher} {cipher_bits} {auth_authen} " \
-	"{daemon_name} {daemon_addr} {daemon_port} {client_addr}"
+	"{daemon_name} {daemon_addr} {daemon_port} {client_addr} {mail_addr}"
 
 /* 0, or -1 when libmilter refuses the description. */
 int milter_filter_register(void);
