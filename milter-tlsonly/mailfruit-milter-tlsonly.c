@@ -134,14 +134,17 @@ static int serve(const char *path, const char *listen, struct milter_config *con
 
 	if (milter_filter_register() < 0) {
 		mf_log_error("libmilter refused the filter description");
-		return EX_SOFTWARE;
+		rc = EX_SOFTWARE;
+	} else if ((rc = milter_listen_open(conf)) == 0 &&
+		   (rc = milter_drop_privileges(conf->user)) == 0 &&
+		   pipe2(wake_fds, O_CLOEXEC) < 0) {
+		mf_log_error("pipe: %m");
+		rc = EX_OSERR;
 	}
-	if ((rc = milter_listen_open(conf)) != 0)
+	if (rc != 0) {
+		milter_config_free(conf);
 		return rc;
-	if ((rc = milter_drop_privileges(conf->user)) != 0)
-		return rc;
-	if (pipe2(wake_fds, O_CLOEXEC) < 0)
-		mf_log_fatal(EX_OSERR, "pipe: %m");
+	}
 	milter_current_set(conf);
 
 	memset(&sa, 0, sizeof(sa));
