@@ -390,6 +390,63 @@ def test_privileges_and_stop():
         assert again.stop() == 0
 
 
+def ipv6_loopback():
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def negotiate_raw(family, addr, timeout=10):
+    """Milter option negotiation by hand (miltertest cannot connect over
+    IPv6): SMFIC_OPTNEG with version 6, all actions and steps; returns the
+    reply's command byte and version."""
+    import socket
+    import struct
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(addr)
+        body = b"O" + struct.pack(">III", 6, 0x1ff, 0x1fffff)
+        sock.sendall(struct.pack(">I", len(body)) + body)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data[4:5], struct.unpack(">I", data[5:9])[0] if len(data) >= 9 else None
+
+
+@tap.test
+def test_inet_endpoints():
+    """inet:127.0.0.1:port and inet:[::1]:port (-l): the filter answers there"""
+    import socket
+    with Session("milter-inet") as s:
+        port = harness.free_port()
+        m = m4 = mh.Milter(s.tmp, s.conf, args=["-v", "-l", f"inet:127.0.0.1:{port}"],
+                           name="inet4").start()
+        try:
+            out = s.miltertest("inet4", row_script(f"inet:{port}@127.0.0.1", ROWS[0]))
+            assert f"ROW {ROWS[0].id} y" in out, out
+            assert f"listening on inet:127.0.0.1:{port}" in m.log_text()
+        finally:
+            assert m.stop() == 0
+        assert not m4.sanitizer_lines(), "\n".join(m4.sanitizer_lines())
+        if not ipv6_loopback():
+            log("no IPv6 loopback here: inet:[::1] not tried")
+            return
+        port = harness.free_port()
+        m = mh.Milter(s.tmp, s.conf, args=["-v", "-l", f"inet:[::1]:{port}"],
+                      name="inet6").start()
+        try:
+            assert negotiate_raw(socket.AF_INET6, ("::1", port)) == (b"O", 6)
+        finally:
+            assert m.stop() == 0
+        assert not m.sanitizer_lines(), "\n".join(m.sanitizer_lines())
+
 def run_cli(tmp, *args):
     proc = harness.run([mh.MILTER] + list(args), check=False, timeout=20)
     return proc.returncode, proc.stdout
