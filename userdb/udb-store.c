@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mf-err.h"
+#include "udb-sql.h"
 #include "udb-store.h"
 
 static const char *const stmt_sql[UDB_STMT_COUNT] = {
@@ -20,6 +21,7 @@ static const char *const stmt_sql[UDB_STMT_COUNT] = {
 		"SELECT id, kind, name, tag, pwhash_algo, pwhash_opslimit, pwhash_memlimit,"
 		" pwhash_salt, sk_nonce, locked_secretbox, created"
 		" FROM key_wraps WHERE mailbox_id = ?1 ORDER BY id",
+	[UDB_STMT_DATA_VERSION] = "PRAGMA data_version",
 };
 
 void udb_lookup_init(struct udb_lookup *lk, sqlite3 *db)
@@ -91,6 +93,41 @@ static enum udb_rc corrupt(const char *what, const char *who, char *err, size_t 
 {
 	mf_err_set(err, errlen, "invalid %s in the database for %s", what, who);
 	return UDB_ECORRUPT;
+}
+
+enum udb_rc udb_lookup_check(struct udb_lookup *lk, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	enum udb_rc ret = stmt_get(lk, UDB_STMT_DATA_VERSION, &s, err, errlen);
+	long long version = 0, app_id = 0, schema = 0;
+	int rc;
+
+	if (ret != UDB_OK)
+		return ret;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		version = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return udb_fail(lk->db, rc, "checking the database", err, errlen);
+	if (version == lk->data_version)
+		return UDB_OK;
+	ret = udb_query_int(lk->db, 0, &app_id, err, errlen, "PRAGMA application_id", "");
+	if (ret == UDB_OK)
+		ret = udb_query_int(lk->db, 0, &schema, err, errlen, "PRAGMA user_version", "");
+	if (ret != UDB_OK)
+		return ret;
+	if (app_id != UDB_APPLICATION_ID) {
+		mf_err_set(err, errlen, "the database is no longer mailfruit's");
+		return UDB_ECORRUPT;
+	}
+	if (schema != UDB_SCHEMA_VERSION) {
+		mf_err_set(err, errlen, "the database now has schema version %lld; this program "
+			   "reads version %d", schema, UDB_SCHEMA_VERSION);
+		return UDB_ESCHEMA;
+	}
+	lk->data_version = version;
+	return UDB_OK;
 }
 
 static enum udb_rc read_mailbox(sqlite3_stmt *s, const char *address, struct udb_mailbox *mb,

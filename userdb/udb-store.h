@@ -45,6 +45,7 @@ struct udb_mailbox {
 enum udb_stmt_id {
 	UDB_STMT_MAILBOX,
 	UDB_STMT_WRAPS,
+	UDB_STMT_DATA_VERSION,
 	UDB_STMT_COUNT,
 };
 
@@ -52,11 +53,18 @@ struct udb_lookup {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[UDB_STMT_COUNT];
 	sqlite3_stmt *iter;
+	long long data_version;
 };
 
 void udb_lookup_init(struct udb_lookup *lk, sqlite3 *db);
 /* Finalizes the statements; the connection stays open. */
 void udb_lookup_deinit(struct udb_lookup *lk);
+
+/* For long-lived connections: when another connection changed the file
+ * since the last call (PRAGMA data_version, a few microseconds), checks
+ * again that it is mailfruit's at UDB_SCHEMA_VERSION (a newer CLI may have
+ * migrated it meanwhile): UDB_ESCHEMA / UDB_ECORRUPT otherwise. */
+enum udb_rc udb_lookup_check(struct udb_lookup *lk, char *err, size_t errlen);
 
 enum udb_rc udb_mailbox_get(struct udb_lookup *lk, const char *address, struct udb_mailbox *mb,
 			    char *err, size_t errlen);
