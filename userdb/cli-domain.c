@@ -3,8 +3,11 @@
  */
 #include "mailfruit-config.h"
 
+#include <errno.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -83,15 +86,38 @@ static int set_settings(struct cli *cli, const char *const *pairs, size_t n)
 	return cli_db_fail(cli, rc);
 }
 
+/* The database and its -wal/-shm files (kept, see udb-db.c) readable by a
+ * group: Postfix's maps run as user postfix. */
+static int set_group(const char *path, const char *group)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char file[4096];
+	struct group *gr = getgrnam(group);
+	size_t i;
+
+	if (gr == NULL)
+		return cli_fail(EX_NOUSER, "no group %s", group);
+	for (i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+		if (chown(file, (uid_t)-1, gr->gr_gid) < 0 && !(i > 0 && errno == ENOENT))
+			return cli_fail(EX_NOPERM, "chgrp %s %s: %s", group, file, strerror(errno));
+		if (chmod(file, 0640) < 0 && !(i > 0 && errno == ENOENT))
+			return cli_fail(EX_NOPERM, "chmod 0640 %s: %s", file, strerror(errno));
+	}
+	return 0;
+}
+
 static int init_or_migrate(struct cli *cli, int argc, char **argv, bool create)
 {
 	static const struct option opts[] = {
 		{ "home-template", required_argument, NULL, 't' },
 		{ "mail-uid", required_argument, NULL, 'u' },
 		{ "mail-gid", required_argument, NULL, 'g' },
+		{ "group", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *set[6] = { "home_template", NULL, "mail_uid", NULL, "mail_gid", NULL };
+	const char *group = NULL;
 	int c, from, version, ret;
 	enum udb_rc rc;
 
@@ -104,6 +130,8 @@ static int init_or_migrate(struct cli *cli, int argc, char **argv, bool create)
 			set[3] = optarg;
 		else if (c == 'g')
 			set[5] = optarg;
+		else if (c == 'G')
+			group = optarg;
 		else
 			return EX_USAGE;
 	}
@@ -117,7 +145,8 @@ static int init_or_migrate(struct cli *cli, int argc, char **argv, bool create)
 	if ((rc = udb_migrate(cli->db, &from, cli->err, sizeof(cli->err))) != UDB_OK ||
 	    (rc = udb_schema_version(cli->db, &version, cli->err, sizeof(cli->err))) != UDB_OK)
 		return cli_db_fail(cli, rc);
-	if ((ret = set_settings(cli, set, 6)) != 0)
+	if ((ret = set_settings(cli, set, 6)) != 0 ||
+	    (group != NULL && (ret = set_group(cli->db_path, group)) != 0))
 		return ret;
 	if (from == 0)
 		printf("created %s (schema version %d)\n", cli->db_path, version);

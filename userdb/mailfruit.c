@@ -19,8 +19,11 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", NULL, cmd_init, "[--home-template T] [--mail-uid U] [--mail-gid G]",
+	{ "init", NULL, cmd_init,
+	  "[--home-template T] [--mail-uid U] [--mail-gid G] [--group GROUP]",
 	  "Create the database (or bring an existing one to the current schema).\n"
+	  "  --group GROUP      make the database readable by GROUP (postfix, for\n"
+	  "                     the sqlite: maps); the file stays mode 0640\n"
 	  "  --home-template T  home of new mailboxes; %d domain, %n local part,\n"
 	  "                     %u address (default /var/vmail/%d/%n)\n"
 	  "  --mail-uid U, --mail-gid G  uid/gid Dovecot gives mail processes\n"

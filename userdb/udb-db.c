@@ -138,6 +138,11 @@ static enum udb_rc open_common(const char *path, int flags, int busy_ms, sqlite3
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, busy_ms);
+	/* Keep the -wal and -shm files when the last connection closes:
+	 * readers without write access to the directory (Postfix's sqlite
+	 * maps, as user postfix) can open a WAL database only when both
+	 * exist, and SQLite would delete them on every close. */
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){ 1 });
 	*db_r = db;
 	return UDB_OK;
 }

@@ -6,7 +6,8 @@ Contract:
   * MailfruitStack(name, postfix=False, fast=True, ...): before entering,
     stack.db (userdb_fixture.Db) is an initialized database with domain
     example.test; homes follow the harness layout (homes/DOMAIN/LOCAL).
-    fast=True sets argon2 to libsodium's minimum cost.
+    fast=True sets argon2 to libsodium's minimum cost; group makes the
+    database readable by that group (postfix, for the sqlite: maps).
   * stack.add_user(addr, password, *cli_options) creates the mailbox with the
     CLI and remembers the password for stack.dovecot.imap(addr).
   * count_pwhash=True preloads pwhash-count.so into every Dovecot process;
@@ -32,12 +33,12 @@ DOMAIN = harness.DOMAIN
 
 class MailfruitStack(harness.Stack):
     def __init__(self, name, postfix=False, fast=True, extra_conf="", count_pwhash=False,
-                 auth_debug=False, busy_ms=500, db_args=None, **kw):
+                 auth_debug=False, busy_ms=500, db_args=None, group=None, **kw):
         assert os.path.exists(MODULE), f"build the driver first: {MODULE} is missing"
         super().__init__(name, postfix=postfix, users={}, auth_modules=[MODULE], **kw)
         dc = self.dovecot
         self.db = Db(os.path.join(self.tmp.path, "users.db"))
-        self.db.init(fast=fast, home_template=os.path.join(dc.homes, "%d", "%n"))
+        self.db.init(fast=fast, home_template=os.path.join(dc.homes, "%d", "%n"), group=group)
         self.db.ok("domain", "add", DOMAIN)
         args = db_args or f"{self.db.path} busy_timeout={busy_ms}"
         dc.passdb = f"passdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"

@@ -66,10 +66,12 @@ class Db:
     def json(self, *args):
         return json.loads(self.ok("--json", *args))
 
-    def init(self, fast=True, home_template=None):
+    def init(self, fast=True, home_template=None, group=None):
         args = ["init"]
         if home_template:
             args += ["--home-template", home_template]
+        if group:
+            args += ["--group", group]
         self.ok(*args)
         if fast:
             self.ok("config", "set", "argon2_opslimit", "1")
