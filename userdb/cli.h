@@ -43,6 +43,7 @@ cli_fn cmd_user_passwd, cmd_app_add, cmd_app_list, cmd_app_revoke, cmd_recovery_
 	cmd_recovery_status;
 cli_fn cmd_alias_add, cmd_alias_del, cmd_alias_list;
 cli_fn cmd_sendas_allow, cmd_sendas_deny, cmd_sendas_list;
+cli_fn cmd_import;
 
 /* Long options of a subcommand (terminated by a zero entry), without the
  * common ones. Returns the option's val, -1 at the end, or '?' after

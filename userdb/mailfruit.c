@@ -89,6 +89,19 @@ static const struct command commands[] = {
 	  "Create a new recovery code (printed once), replacing the old one." },
 	{ "recovery", "show-status", cmd_recovery_status, "ADDRESS [--json]",
 	  "Whether the mailbox has a recovery code, and since when." },
+	{ "import", "riseup", cmd_import, "--from DB [--dry-run] [--skip-invalid]",
+	  "Import a riseup TREES SQLite database: virtual_users (email, password),\n"
+	  "[virtual_]storage_keys (the TREES key wrapped under the login password,\n"
+	  "argon2i or argon2id by pwhash_algo), virtual_aliases." },
+	{ "import", "mailfruit", cmd_import,
+	  "--from DB [--pwhash-algo argon2i|argon2id] [--dry-run] [--skip-invalid]",
+	  "Import an original mailfruit database (mailboxes, storage_keys). Its\n"
+	  "older versions do not record the argon2 algorithm of the key wraps:\n"
+	  "then --pwhash-algo must say it (argon2i for libsodium < 1.0.15)." },
+	{ "import", "passwd-file", cmd_import, "--from FILE [--dry-run] [--skip-invalid]",
+	  "Import Dovecot passwd-file lines user@domain:{SCHEME}hash[:...] as\n"
+	  "mailboxes without encryption. Schemes: ARGON2ID, ARGON2I, BLF-CRYPT,\n"
+	  "SHA512-CRYPT, SHA256-CRYPT (also bare $argon2..., $2y$, $6$, $5$)." },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

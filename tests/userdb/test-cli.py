@@ -326,6 +326,148 @@ def test_default_cost():
     check(0.05 <= took <= 0.9, f"{took:.3f} s")
 
 
+RISEUP_KEY = {  # trees-format.md section 6: riseup's vector, password "PASSWORD", argon2i
+    "public_key": "b7b151873bb7c14de89ffcf34e1e4a7af2843f9becce9da0f7738a93480ae63f",
+    "locked_secretbox": "869ddac34b3afab6e138d7a82b4b93b13aec046f340e4a78d5b44644ad86cf1117"
+                        "9473de16a9080bf5261ec406f82889",
+    "sk_nonce": "634c29520f376fff514d68b372d497d0eb5b62c14fb84b68",
+    "pwhash_salt": "5c13b1144ad120d6ca275e01b43c61d9",
+    "pwhash_opslimit": 4, "pwhash_memlimit": 33554432,
+}
+
+
+def doveadm_pw(scheme, password):
+    return subprocess.run(["doveadm", "pw", "-s", scheme, "-p", password], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout.strip()
+
+
+def riseup_db(path):
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE virtual_domains (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);
+        CREATE TABLE virtual_aliases (id INTEGER PRIMARY KEY, domain_id INT NOT NULL,
+            source VARCHAR(100) NOT NULL, destination VARCHAR(100) NOT NULL);
+        CREATE TABLE virtual_users (id INTEGER PRIMARY KEY, domain_id INT NOT NULL,
+            password VARCHAR(106) NOT NULL, email VARCHAR(120) NOT NULL, quota INT);
+        CREATE TABLE virtual_storage_keys (id INTEGER PRIMARY KEY, enabled TINYINT DEFAULT 1,
+            version TINYINT DEFAULT 1, public_key TEXT, pwhash_algo TINYINT DEFAULT 1,
+            pwhash_opslimit INT, pwhash_memlimit INT, pwhash_salt VARCHAR(255),
+            sk_nonce VARCHAR(255), locked_secretbox TEXT, user_id INT);
+        INSERT INTO virtual_domains VALUES (1, 'trees.testing');
+        INSERT INTO virtual_aliases VALUES (1, 1, 'alias@trees.testing', 'admin@trees.testing');
+    """)
+    admin_hash = doveadm_pw("ARGON2I", "admin password").split("}", 1)[1]
+    con.execute("INSERT INTO virtual_users VALUES (1, 1, ?, 'admin@trees.testing', 1000)",
+                (admin_hash,))
+    con.execute("INSERT INTO virtual_users VALUES (2, 1, 'x', 'treesenabled@trees.testing', 1000)")
+    # riseup's own example: a user without encryption has empty key fields.
+    con.execute("INSERT INTO virtual_storage_keys VALUES (1,0,1,'','','','','','','','1')")
+    k = RISEUP_KEY
+    con.execute("INSERT INTO virtual_storage_keys VALUES (2,1,1,?,0,?,?,?,?,?,2)",
+                (k["public_key"], k["pwhash_opslimit"], k["pwhash_memlimit"], k["pwhash_salt"],
+                 k["sk_nonce"], k["locked_secretbox"]))
+    con.commit()
+    con.close()
+
+
+@tap.test
+def test_import_riseup():
+    """import riseup: keys (argon2i vector) open with the password, hashes kept, aliases"""
+    db = fresh("imp-riseup")
+    src = os.path.join(TMP, "riseup.db")
+    riseup_db(src)
+    out = expect(db.run("import", "riseup", "--from", src, "--dry-run"), 0, "would import")
+    check(db.json("user", "list") == [], "--dry-run wrote")
+    out = expect(db.run("import", "riseup", "--from", src), 0)
+    check("2 mailboxes (1 with TREES keys), 1 alias" in out and "1 new domains" in out, out)
+    show = db.json("user", "show", "treesenabled@trees.testing")
+    check(show["encryption"]["version"] == 1 and
+          show["encryption"]["public_key"] == RISEUP_KEY["public_key"], show)
+    check(show["credentials"] == [{"kind": "password", "name": None, "algorithm": "argon2i",
+                                   "opslimit": 4, "memlimit": 33554432,
+                                   "created": show["credentials"][0]["created"]}], show)
+    check(db.json("user", "show", "admin@trees.testing")["password_hash_scheme"] == "ARGON2I",
+          "admin's hash")
+    check(db.json("alias", "list") == [{"address": "alias@trees.testing",
+                                        "destinations": ["admin@trees.testing"]}], "alias")
+    # The imported wrap opens with riseup's password: re-wrap it.
+    expect(db.passwd("treesenabled@trees.testing", "password", "new password 1"), EX_NOPERM)
+    expect(db.passwd("treesenabled@trees.testing", "PASSWORD", "new password 1"), 0)
+    expect(db.run("import", "riseup", "--from", src), EX_DATAERR, "exists already")
+    expect(db.run("import", "riseup", "--from", os.path.join(TMP, "none.db")), EX_NOINPUT)
+
+
+@tap.test
+def test_import_mailfruit():
+    """import mailfruit: without pwhash_algo the admin must name it; quota and state kept"""
+    db = fresh("imp-mf")
+    src = os.path.join(TMP, "mailfruit.db")
+    con = sqlite3.connect(src)
+    con.executescript("""
+        CREATE TABLE 'mailboxes' ('user_id' INTEGER PRIMARY KEY,
+            'username' VARCHAR(128) NOT NULL, 'domain' VARCHAR(128) NOT NULL,
+            'password' VARCHAR(64) NOT NULL, 'maildir' VARCHAR(64) NOT NULL,
+            'is_active' int(1) NOT NULL DEFAULT 0,
+            'quota' UNSIGNED BIG INT NOT NULL DEFAULT 100000000);
+        CREATE TABLE 'storage_keys' ('id' INTEGER PRIMARY KEY, 'enabled' tinyint(4) DEFAULT '1',
+            'public_key' text, 'pwhash_opslimit' int(11) DEFAULT NULL,
+            'pwhash_memlimit' int(11) DEFAULT NULL, 'pwhash_salt' varchar(255) DEFAULT NULL,
+            'sk_nonce' varchar(255) DEFAULT NULL, 'locked_secretbox' text,
+            'user_id' int(11) DEFAULT NULL);
+    """)
+    con.execute("INSERT INTO mailboxes VALUES (1, 'test', 'example.org', ?, '/var/mail/', 1,"
+                " 100000000)", (doveadm_pw("ARGON2ID", "PASSWORD"),))
+    con.execute("INSERT INTO mailboxes VALUES (2, 'gone', 'example.org', ?, '/var/mail/', 0,"
+                " 5000)", (doveadm_pw("SHA512-CRYPT", "gone password"),))
+    k = RISEUP_KEY
+    con.execute("INSERT INTO storage_keys (public_key, pwhash_opslimit, pwhash_memlimit,"
+                " pwhash_salt, sk_nonce, locked_secretbox, user_id) VALUES (?,?,?,?,?,?,1)",
+                (k["public_key"], k["pwhash_opslimit"], k["pwhash_memlimit"], k["pwhash_salt"],
+                 k["sk_nonce"], k["locked_secretbox"]))
+    con.commit()
+    con.close()
+    expect(db.run("import", "mailfruit", "--from", src), EX_DATAERR, "--pwhash-algo")
+    check(db.json("user", "list") == [], "a partial import was written")
+    out = expect(db.run("import", "mailfruit", "--from", src, "--pwhash-algo", "argon2i"), 0)
+    check("2 mailboxes (1 with TREES keys)" in out, out)
+    users = {u["address"]: u for u in db.json("user", "list")}
+    check(users["test@example.org"]["quota_bytes"] == 100000000 and
+          users["test@example.org"]["active"], users)
+    check(not users["gone@example.org"]["active"] and
+          users["gone@example.org"]["encryption"] is None, users)
+    expect(db.passwd("test@example.org", "PASSWORD", "new password 1"), 0)
+
+
+@tap.test
+def test_import_passwd_file():
+    """import passwd-file: ARGON2ID, ARGON2I, BLF-CRYPT, SHA512-CRYPT, argon2 v16; all or nothing"""
+    db = fresh("imp-pw")
+    mkhash = os.path.join(os.path.dirname(CLI), "..", "tests", "userdb", "mkhash")
+    v16 = subprocess.run([mkhash, "i", "16", "2", "64", "2", "32"], input="v16 password\n",
+                         stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    lines = ["# users from the old server", "",
+             "a@example.org:" + doveadm_pw("ARGON2ID", "a password") + "::::::",
+             "b@example.org:" + doveadm_pw("ARGON2I", "b password").split("}", 1)[1],
+             "c@example.org:" + doveadm_pw("BLF-CRYPT", "c password") + ":1000:1000::/home/c::",
+             "d@example.net:" + doveadm_pw("SHA512-CRYPT", "d password"),
+             "e@example.net:" + v16]
+    good = os.path.join(TMP, "good.passwd")
+    bad = os.path.join(TMP, "bad.passwd")
+    open(good, "w").write("\n".join(lines) + "\n")
+    open(bad, "w").write("\n".join(lines + ["f'@example.net:{PLAIN}x", "g@example.net:{PLAIN}x",
+                                            "no colon"]) + "\n")
+    rc, out, err = db.run("import", "passwd-file", "--from", bad)
+    check(rc == EX_DATAERR and err.count("warning: invalid") == 3, err)
+    check(db.json("user", "list") == [], "a partial import was written")
+    rc, out, err = db.run("import", "passwd-file", "--from", bad, "--skip-invalid")
+    check(rc == 0 and "5 mailboxes" in out and err.count("warning: skipping") == 3, out + err)
+    schemes = {u["address"]: db.json("user", "show", u["address"])["password_hash_scheme"]
+               for u in db.json("user", "list")}
+    check(schemes == {"a@example.org": "ARGON2ID", "b@example.org": "ARGON2I",
+                      "c@example.org": "BLF-CRYPT", "d@example.net": "SHA512-CRYPT",
+                      "e@example.net": "ARGON2I"}, schemes)
+
+
 def main():
     try:
         return tap.run()
