@@ -253,14 +253,18 @@ int main(int argc, char **argv)
 		return ret;
 	}
 	for (c = 0; c < N_COMMANDS; c++) {
-		if (strcmp(commands[c].noun, argv[i]) == 0) {
-			if (i + 1 < argc && strcmp(argv[i + 1], "--help") != 0 &&
-			    strcmp(argv[i + 1], "-h") != 0)
-				fprintf(stderr, "mailfruit: unknown command '%s %.40s'\n", argv[i],
-					argv[i + 1]);
-			return cli_usage(argv[i], i + 1 < argc && strcmp(argv[i + 1], "--help") != 0 &&
-					 strcmp(argv[i + 1], "-h") != 0);
-		}
+		bool help;
+
+		if (strcmp(commands[c].noun, argv[i]) != 0)
+			continue;
+		/* "mailfruit user --help" lists the verbs; a missing or unknown
+		 * verb is a usage error. */
+		help = i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
+					strcmp(argv[i + 1], "-h") == 0);
+		if (i + 1 < argc && !help)
+			fprintf(stderr, "mailfruit: unknown command '%s %.40s'\n", argv[i],
+				argv[i + 1]);
+		return cli_usage(argv[i], !help);
 	}
 	return cli_fail(EX_USAGE, "unknown command '%.40s' (see mailfruit --help)", argv[i]);
 }

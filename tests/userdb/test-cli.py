@@ -50,6 +50,7 @@ def test_help():
         check(q.returncode == 0 and "usage:" in q.stdout,
               f"mailfruit {' '.join(words)} --help: {q.returncode} {q.stdout} {q.stderr}")
     for argv, rc in (([], EX_USAGE), (["frobnicate"], EX_USAGE), (["user", "frob"], EX_USAGE),
+                     (["user"], EX_USAGE), (["user", "--help"], 0),
                      (["user", "add"], EX_USAGE), (["user", "add", "--password", "x"], EX_USAGE)):
         q = subprocess.run([CLI, "--db", "/nonexistent"] + argv, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
