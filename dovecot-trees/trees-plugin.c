@@ -8,6 +8,8 @@
 #include "mail-user.h"
 #include "mail-storage-private.h"
 #include "mail-storage-settings.h"
+#include "mail-copy.h"
+#include "seq-range-array.h"
 #include "module-dir.h"
 
 #include "mf-secmem.h"
@@ -30,8 +32,12 @@
 struct trees_mailbox {
 	union mailbox_module_context module_ctx;
 	/* The plaintext of the mail being saved by this process, for a
-	   delivery that holds only the public key. */
+	   delivery that holds only the public key: while it is saved
+	   (tee_mail, in transaction tee_trans) and, once committed, as the
+	   mail with UID tee_uid, which LMTP copies to the other recipients. */
 	struct mail *tee_mail;
+	struct mailbox_transaction_context *tee_trans;
+	uint32_t tee_uid;
 	struct trees_ostream_tee tee;
 };
 #define TREES_MAIL_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, trees_mail_module)
@@ -225,8 +231,9 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 	} else if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
 		struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 
-		if (tbox != NULL && mail->saving && tbox->tee_mail == mail &&
-		    tbox->tee.buf != NULL) {
+		if (tbox != NULL && tbox->tee.buf != NULL &&
+		    ((mail->saving && tbox->tee_mail == mail) ||
+		     (mail->uid != 0 && mail->uid == tbox->tee_uid))) {
 			*output_r = trees_open_tee(tbox, context);
 			return 0;
 		}
@@ -308,6 +315,8 @@ static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *
 	if (tbox->module_ctx.super.save_begin(ctx, input) < 0)
 		return -1;
 	tbox->tee_mail = NULL;
+	tbox->tee_trans = NULL;
+	tbox->tee_uid = 0;
 	if (!trees_keypair_has_secret(tuser->keys) && ctx->dest_mail != NULL) {
 		if (tbox->tee.buf == NULL)
 			tbox->tee.buf = buffer_create_dynamic(default_pool, 8192);
@@ -315,6 +324,7 @@ static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *
 		tbox->tee.limit = TREES_SAVE_TEE_LIMIT;
 		tbox->tee.truncated = FALSE;
 		tbox->tee_mail = ctx->dest_mail;
+		tbox->tee_trans = ctx->transaction;
 		tee = &tbox->tee;
 	}
 	output = trees_ostream_create(ctx->data.output, tuser->version,
@@ -333,6 +343,55 @@ static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *
 	return 0;
 }
 
+/* Remembers the UID the teed mail got, so the saved mail stays readable
+   without the secret key while this process delivers it on. */
+static int trees_transaction_commit(struct mailbox_transaction_context *t,
+				    struct mail_transaction_commit_changes *changes_r)
+{
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(t->box);
+	bool teed = tbox->tee_trans == t;
+	const struct seq_range *range;
+
+	if (teed) {
+		tbox->tee_mail = NULL;
+		tbox->tee_trans = NULL;
+	}
+	if (tbox->module_ctx.super.transaction_commit(t, changes_r) < 0)
+		return -1;
+	if (teed && seq_range_count(&changes_r->saved_uids) == 1) {
+		range = array_front(&changes_r->saved_uids);
+		tbox->tee_uid = range->seq1;
+	}
+	return 0;
+}
+
+static void trees_transaction_rollback(struct mailbox_transaction_context *t)
+{
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(t->box);
+
+	if (tbox->tee_trans == t) {
+		tbox->tee_mail = NULL;
+		tbox->tee_trans = NULL;
+	}
+	tbox->module_ctx.super.transaction_rollback(t);
+}
+
+/* A copy from another user's mailbox must not carry that user's file over:
+   LMTP saves a message for its first recipient and copies the saved mail
+   to the others, which maildir and dbox do with a hard link. That would
+   give a TREES user a plaintext file, or one user a file encrypted to
+   another's key. Copying through the streams decrypts the source in its
+   owner's context and encrypts (or not) for this mailbox's user. */
+static int trees_mail_copy(struct mail_save_context *ctx, struct mail *mail)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
+
+	if (mail->box->storage->user != box->storage->user)
+		return mail_storage_copy(ctx, mail);
+	return tbox->module_ctx.super.copy(ctx, mail);
+}
+
 static void trees_mailbox_close(struct mailbox *box)
 {
 	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
@@ -341,6 +400,8 @@ static void trees_mailbox_close(struct mailbox *box)
 	if (tuser->verified_box == box)
 		tuser->verified_box = NULL;
 	tbox->tee_mail = NULL;
+	tbox->tee_trans = NULL;
+	tbox->tee_uid = 0;
 	if (tbox->tee.buf != NULL) {
 		safe_memset(buffer_get_modifiable_data(tbox->tee.buf, NULL), 0,
 			    tbox->tee.buf->used); /* mail text */
@@ -363,6 +424,9 @@ static void trees_mailbox_allocated(struct mailbox *box)
 	tbox->module_ctx.super = *v;
 	box->vlast = &tbox->module_ctx.super;
 	v->close = trees_mailbox_close;
+	v->copy = trees_mail_copy;
+	v->transaction_commit = trees_transaction_commit;
+	v->transaction_rollback = trees_transaction_rollback;
 	/* Storages with binary data (maildir, sdbox, mdbox, raw) can hold
 	   encrypted mail; mbox cannot. */
 	if (tuser->encrypt && tuser->keys != NULL &&

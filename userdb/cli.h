@@ -1,0 +1,108 @@
+/*
+ * cli.h - the mailfruit admin CLI: shared state and helpers of its
+ * subcommand modules (cli-*.c).
+ *
+ * Contract: every subcommand is a function int fn(struct cli *, argc, argv)
+ * that returns a sysexits(3) code; argv[0] is "NOUN VERB". Options are
+ * parsed with cli_getopt(), which also takes the common --db, --json and
+ * --help anywhere. Messages go to stderr as "mailfruit: ..."; results to
+ * stdout, as text or (--json) one JSON document. Secrets are read only
+ * from the terminal without echo or from a file descriptor (cli-pass.c),
+ * held in locked memory, and never printed except a newly generated code
+ * the admin must hand over (recovery code, app password).
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "udb-db.h"
+#include "udb-store.h"
+
+struct cli {
+	const char *db_path;
+	bool json;
+	int busy_ms;
+	sqlite3 *db;
+	struct udb_lookup lk;
+	char err[512];
+};
+
+typedef int cli_fn(struct cli *cli, int argc, char **argv);
+
+/* Subcommands (cli-*.c). */
+cli_fn cmd_init, cmd_migrate, cmd_config;
+cli_fn cmd_domain_add, cmd_domain_del, cmd_domain_list;
+cli_fn cmd_user_add, cmd_user_del, cmd_user_list, cmd_user_show, cmd_user_disable,
+	cmd_user_enable, cmd_user_quota;
+cli_fn cmd_user_passwd, cmd_app_add, cmd_app_list, cmd_app_revoke, cmd_recovery_new,
+	cmd_recovery_status;
+cli_fn cmd_alias_add, cmd_alias_del, cmd_alias_list;
+cli_fn cmd_sendas_allow, cmd_sendas_deny, cmd_sendas_list;
+cli_fn cmd_import;
+
+/* Long options of a subcommand (terminated by a zero entry), without the
+ * common ones. Returns the option's val, -1 at the end, or '?' after
+ * printing the usage for a bad option; 'h' means --help was given. */
+int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *opts);
+/* Prints "usage: mailfruit NOUN VERB ..." and the subcommand's help. */
+int cli_usage(const char *cmd, bool error);
+
+/* Messages: "mailfruit: " + text on stderr; return the exit code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit code for a udb_rc, printing cli->err. */
+int cli_db_fail(struct cli *cli, enum udb_rc rc);
+
+/* Opens cli->db read-write (schema must be current); prepares cli->lk. */
+int cli_open(struct cli *cli);
+void cli_close(struct cli *cli);
+
+/* Parses and normalizes, printing the error (exit code on failure, 0). */
+int cli_address(const char *in, char *out, char *local_r, char *domain_r);
+/* An existing mailbox by address (EX_NOUSER when there is none). */
+int cli_mailbox(struct cli *cli, const char *in, struct udb_mailbox *mb);
+/* Fails with EX_NOUSER unless the domain is in the database. */
+int cli_domain_id(struct cli *cli, const char *domain, long long *id_r);
+
+/* "y" from the terminal; false without a terminal. */
+bool cli_confirm(const char *question);
+
+/* Sizes such as 0, 500M, 2G, 1048576 (binary units); "none" = 0. */
+int cli_parse_size(const char *s, unsigned long long *out);
+/* A decimal number in [min, max]. */
+int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		   unsigned long long *out);
+/* A file descriptor given as --password-fd N. */
+int cli_parse_fd(const char *s, int *fd_r);
+
+/* JSON output: strings escaped; all output is ASCII or valid UTF-8 from
+ * the database, which only holds validated ASCII. */
+void json_str(FILE *f, const char *s);
+/* ISO 8601 UTC time for the text and JSON output. */
+const char *cli_time(long long t, char buf[32]);
+
+/* Secrets (cli-pass.c): into locked memory, which the caller frees with
+ * mf_secmem_free(). fd >= 0 reads one line from it; fd < 0 asks on the
+ * terminal without echo (twice when confirm). An empty answer is returned
+ * as "" when allow_empty, else refused. */
+int cli_secret(int fd, const char *prompt, bool confirm, bool allow_empty, char **secret_r,
+	       size_t *len_r);
+/* A new login password: at least 8 characters. */
+int cli_new_password(int fd, const char *who, char **secret_r, size_t *len_r);
+
+/* Key wrapping parameters from the settings (or overrides). */
+struct cli_kdf {
+	unsigned long long opslimit;
+	size_t memlimit;
+};
+int cli_kdf_settings(struct cli *cli, struct cli_kdf *kdf);
+
+/* Inserts a wrap for mailbox_id (cli-keys.c). */
+enum udb_rc cli_wrap_insert(struct cli *cli, long long mailbox_id, const struct udb_wrap *w);
+
+#endif
