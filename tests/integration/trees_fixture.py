@@ -7,11 +7,13 @@ Contract:
     (argon2id at libsodium's minimum cost, so tests stay fast) by the
     library's own trees-cli; returns the userdb fields, the key file (for
     decrypting on-disk files in the test) and the derived secretbox key.
-  * TreesStack(name, ...): harness.Stack; add_user(addr, password, fields)
+  * TreesStack(name, ..., plugin=True): harness.Stack; add_user(addr, password, fields)
     or trees_user(addr, password, **make_key args) before entering it. Its
     passdb is a passwd-file returning userdb_trees_password=%w and
     whose userdb is a passwd-file with each user's trees_* fields (so LMTP
-    gets the public key, IMAP/POP3 logins also the password).
+    gets the public key, IMAP/POP3 logins also the password). plugin=False
+    leaves only `mail_plugins = ... trees` out of the configuration (for a
+    benchmark's plaintext side).
 Nothing here edits /etc/dovecot; everything lives in the stack's temp dir.
 """
 import os
@@ -66,7 +68,7 @@ def decrypt_file(keyfile, data):
 
 BASE_CONF = """
 mail_plugin_dir = {modules}
-mail_plugins = $mail_plugins trees
+{plugins}
 # A message whose FETCH fails must not end the session (default:
 # disconnect-immediately); the plugin makes such failures happen before
 # any literal is sent.
@@ -75,12 +77,13 @@ imap_fetch_failure = no-after
 
 
 class TreesStack(harness.Stack):
-    def __init__(self, name, extra_conf="", postfix=False, **kw):
+    def __init__(self, name, extra_conf="", postfix=False, plugin=True, **kw):
         super().__init__(name, postfix=postfix, users={}, **kw)
         dc = self.dovecot
         self.trees_users = {}
         modules = plugin_dir(self.tmp)
-        dc.extra_conf = BASE_CONF.format(modules=modules) + extra_conf
+        plugins = "mail_plugins = $mail_plugins trees" if plugin else "# (no trees plugin)"
+        dc.extra_conf = BASE_CONF.format(modules=modules, plugins=plugins) + extra_conf
         dc.passdb = ("passdb {\n  driver = passwd-file\n"
                      f"  args = scheme=SHA512-CRYPT {dc.dir}/trees-passwd\n}}\n")
         dc.userdb = ("userdb {\n  driver = passwd-file\n"
