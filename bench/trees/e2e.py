@@ -22,6 +22,7 @@ same table for the CPU time of the serving imap process alone
 noise.
 
 Usage: MF_BUILDDIR=... e2e.py [rounds] [count] [size]   (root, like the tests)
+[MF_TREES_PLUGIN=path/to/lib18_trees_plugin.so: benchmark another build]
 """
 import os
 import statistics

@@ -30,7 +30,10 @@ SRCDIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(SRCDIR, "..", "trees"))
 import trees_ref  # noqa: E402,F401  (re-exported for the tests)
 
-PLUGIN = os.path.join(harness.BUILDDIR, "dovecot-trees", ".libs", "lib18_trees_plugin.so")
+# MF_TREES_PLUGIN: another build of the plugin (e.g. to benchmark an older
+# commit against this one).
+PLUGIN = os.environ.get("MF_TREES_PLUGIN") or os.path.join(
+    harness.BUILDDIR, "dovecot-trees", ".libs", "lib18_trees_plugin.so")
 CLI = os.path.join(harness.BUILDDIR, "tests", "trees", "trees-cli")
 STOCK_MODULES = "/usr/lib/dovecot/modules"
 
