@@ -4,22 +4,24 @@
 
 Two Dovecot instances from the test harness run side by side, their
 configurations identical except `mail_plugins = $mail_plugins trees`
-(same passdb/userdb drivers, same plugin dir, same settings). Rounds
-alternate plain, TREES, plain, TREES, ... (after one warm-up round each,
-not counted), so both see the same machine load over the run: the machine
-is shared and a single pair of runs swung between 0.88x and 1.29x. Each
-round APPENDs the messages into a fresh mailbox, then FETCHes them all
-with one FETCH 1:N (BODY.PEEK[]) and checks the bytes; the mailbox is
-deleted outside the timed part.
+(same passdb/userdb drivers, same plugin dir, same settings). The machine
+is shared and APPEND's fsyncs swing with the load of others (one pair of
+back-to-back runs gave 0.88x, another 1.29x), so the two sides are
+interleaved finely: within a round, each message is APPENDed to the plain
+side and to the TREES side in turn (which one goes first alternates), and
+the FETCH is done in blocks of 100 messages (FETCH a:b BODY.PEEK[]),
+again alternating; each side's time is the sum of its own commands. So
+both see the same load, at millisecond granularity. Every round uses a
+fresh mailbox, checks the fetched bytes and deletes the mailbox outside
+the timed part; round 0 warms up and is not counted.
 
 Prints every round, then for APPEND, FETCH and their total: the median
-time of each side and the median TREES/plain ratio over the adjacent
-pairs of rounds, with the smallest and largest pair ratio as the spread.
-The wall-clock times (the issue's target) include the client (Python's
-imaplib) and APPEND's fsyncs, which swing with the load of others; the
-same table for the CPU time of the serving imap process alone
-(/proc/PID/schedstat, nanoseconds) shows the plugin's own cost with less
-noise.
+time of each side, the median over the rounds of the TREES/plain ratio,
+and the smallest and largest round ratio (the spread). Wall-clock times
+(the issue's target) include the client, Python's imaplib; the same table
+for the CPU time of the serving imap processes alone (/proc/PID/schedstat)
+leaves the client out, but on a virtual machine it also counts time the
+host takes the CPU away.
 
 Usage: MF_BUILDDIR=... e2e.py [rounds] [count] [size]   (root, like the tests)
 [MF_TREES_PLUGIN=path/to/lib18_trees_plugin.so: benchmark another build]
@@ -68,31 +70,49 @@ def cpu_seconds(pid):
         return int(f.read().split()[0]) / 1e9
 
 
-def one_round(dc, user, box, msgs):
-    """Wall and imap-process CPU seconds of APPEND and of FETCH, for one
-    round into a new mailbox."""
-    conn = dc.imap(user)
-    typ, data = conn.create(box)
-    assert typ == "OK", data
-    pid = imap_process(user)
-    c0, t0 = cpu_seconds(pid), time.monotonic()
-    for m in msgs:
-        typ, data = conn.append(box, None, None, m)
+BLOCK = 100  # messages per FETCH command
+
+
+def one_round(sides, box, msgs):
+    """{user: (APPEND s, FETCH s, APPEND CPU s, FETCH CPU s)} for one round
+    into a new mailbox on both sides, interleaved."""
+    conns, pids, times = {}, {}, {}
+    for dc, user in sides:
+        conns[user] = dc.imap(user)
+        typ, data = conns[user].create(box)
         assert typ == "OK", data
-    t_append, c_append = time.monotonic() - t0, cpu_seconds(pid) - c0
-    typ, data = conn.select(box, readonly=True)
-    assert typ == "OK" and int(data[0]) == len(msgs), data
-    c1, t1 = cpu_seconds(pid), time.monotonic()
-    typ, data = conn.fetch(f"1:{len(msgs)}", "(BODY.PEEK[])")
-    t_fetch, c_fetch = time.monotonic() - t1, cpu_seconds(pid) - c1
-    assert typ == "OK", data
-    got = [d[1] for d in data if isinstance(d, tuple)]
-    assert got == msgs, "FETCH returned different bytes"
-    conn.close()
-    typ, data = conn.delete(box)
-    assert typ == "OK", data
-    conn.logout()
-    return t_append, t_fetch, c_append, c_fetch
+        pids[user] = imap_process(user)
+        times[user] = [0.0, 0.0, cpu_seconds(pids[user]), 0.0]
+    users = [user for _, user in sides]
+    for i, m in enumerate(msgs):
+        for user in (users if i % 2 == 0 else users[::-1]):
+            t0 = time.monotonic()
+            typ, data = conns[user].append(box, None, None, m)
+            times[user][0] += time.monotonic() - t0
+            assert typ == "OK", data
+    got = {}
+    for user in users:
+        c = cpu_seconds(pids[user])
+        times[user][2], times[user][3] = c - times[user][2], c
+        typ, data = conns[user].select(box, readonly=True)
+        assert typ == "OK" and int(data[0]) == len(msgs), data
+        got[user] = []
+    for n, first in enumerate(range(1, len(msgs) + 1, BLOCK)):
+        last = min(first + BLOCK - 1, len(msgs))
+        for user in (users if n % 2 == 0 else users[::-1]):
+            t0 = time.monotonic()
+            typ, data = conns[user].fetch(f"{first}:{last}", "(BODY.PEEK[])")
+            times[user][1] += time.monotonic() - t0
+            assert typ == "OK", data
+            got[user] += [d[1] for d in data if isinstance(d, tuple)]
+    for user in users:
+        times[user][3] = cpu_seconds(pids[user]) - times[user][3]
+        assert got[user] == msgs, f"{user}: FETCH returned different bytes"
+        conns[user].close()
+        typ, data = conns[user].delete(box)
+        assert typ == "OK", data
+        conns[user].logout()
+    return {user: tuple(t) for user, t in times.items()}
 
 
 def stack(name, plugin):
@@ -107,24 +127,25 @@ def stack(name, plugin):
 def main():
     msgs = [message(i) for i in range(COUNT)]
     plain, trees = stack("bench-plain", False), stack("bench-trees", True)
-    sides = ((plain, PLAIN_USER), (trees, TREES_USER))
+    sides = ((plain.dovecot, PLAIN_USER), (trees.dovecot, TREES_USER))
     results = {PLAIN_USER: [], TREES_USER: []}
     with plain, trees:
         for r in range(ROUNDS + 1):
-            for s, user in sides:          # ABAB...: plain, then TREES
-                t = one_round(s.dovecot, user, f"bench{r}", msgs)
-                if r > 0:                  # round 0 warms both up
-                    results[user].append(t)
-                    print(f"round {r} {'TREES v2' if s is trees else 'plain   '}: "
-                          f"APPEND {t[0]:.2f} s  FETCH {t[1]:.3f} s  (imap CPU: APPEND "
-                          f"{t[2]:.3f} s  FETCH {t[3]:.3f} s)", flush=True)
+            res = one_round(sides, f"bench{r}", msgs)
+            if r == 0:                     # warms both up
+                continue
+            for user, name in ((PLAIN_USER, "plain   "), (TREES_USER, "TREES v2")):
+                t = res[user]
+                results[user].append(t)
+                print(f"round {r} {name}: APPEND {t[0]:.2f} s  FETCH {t[1]:.3f} s  "
+                      f"(imap CPU: APPEND {t[2]:.3f} s  FETCH {t[3]:.3f} s)", flush=True)
         tf.assert_no_errors(plain.dovecot)
         tf.assert_no_errors(trees.dovecot)
 
     p, t = results[PLAIN_USER], results[TREES_USER]
-    print(f"\nIMAP APPEND + FETCH of {COUNT} x {SIZE} bytes, {ROUNDS} rounds each, "
-          "interleaved plain/TREES,\nsame Dovecot config except the plugin; the machine "
-          "is shared, so medians:")
+    print(f"\nIMAP APPEND + FETCH of {COUNT} x {SIZE} bytes, {ROUNDS} rounds, plain and "
+          "TREES interleaved\nper command, same Dovecot config except the plugin; the "
+          "machine is shared, so medians:")
     for title, base in (("wall clock, as the client sees it", 0),
                         ("CPU time of the imap process", 2)):
         print(f"\n{title}:")
