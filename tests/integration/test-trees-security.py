@@ -183,8 +183,7 @@ def corrupt_message():
             msg, _ = harness.make_message(f"message {i}", rcpt="carol@example.test",
                                           body="x" * 70000 + "\r\n")
             assert tf.lmtp_deliver(dc, "carol@example.test", msg)[0] == 250
-        paths = sorted(stack.maildir_files("carol@example.test"),
-                       key=lambda p: int(os.path.basename(p).split(".")[0]))
+        paths = stack.maildir_paths_by_uid("carol@example.test")
         with open(paths[1], "r+b") as f:     # message 2, inside its second chunk
             f.seek(111 + 65553 + 100)
             b = f.read(1)
@@ -226,8 +225,7 @@ def corrupt_large_message():
                                           body="y" * n + "\r\n")
             assert tf.lmtp_deliver(dc, "erin@example.test", msg)[0] == 250
             sent.append(msg)
-        paths = sorted(stack.maildir_files("erin@example.test"),
-                       key=lambda p: int(os.path.basename(p).split(".")[0]))
+        paths = stack.maildir_paths_by_uid("erin@example.test")
         size = os.path.getsize(paths[2])
         with open(paths[2], "r+b") as f:     # UID 3, in its final chunk
             f.seek(size - 5)

@@ -141,6 +141,20 @@ class TreesStack(harness.Stack):
                         found[os.path.join(d, name)] = f.read()
         return found
 
+    def maildir_paths_by_uid(self, user, folder=""):
+        """The message files of a maildir folder in UID order, from
+        dovecot-uidlist (file names sort by neither time nor UID: the
+        microseconds in them are not zero-padded)."""
+        base = os.path.join(self.dovecot.home(user), "Maildir", folder)
+        files = list(self.maildir_files(user, folder))
+        paths = []
+        with open(os.path.join(base, "dovecot-uidlist")) as f:
+            for line in f.read().splitlines()[1:]:
+                name = line.split(" :", 1)[1]
+                [path] = [p for p in files if os.path.basename(p).split(":")[0] == name]
+                paths.append(path)
+        return paths
+
     def put_maildir(self, user, data, name, folder=""):
         """Drop a message file into the user's maildir as another writer would."""
         d = os.path.join(self.dovecot.home(user), "Maildir", folder, "cur")
