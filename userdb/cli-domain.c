@@ -54,9 +54,14 @@ static int check_setting(const char *name, const char *value, char canon[UDB_HOM
 		if (strcmp(value, "1") != 0 && strcmp(value, "2") != 0)
 			return cli_fail(EX_DATAERR, "trees_version must be 1 or 2");
 		snprintf(canon, UDB_HOME_MAX + 1, "%s", value);
+	} else if (strcmp(name, "encrypt_new_mailboxes") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return cli_fail(EX_DATAERR, "encrypt_new_mailboxes must be yes or no");
+		snprintf(canon, UDB_HOME_MAX + 1, "%s", value);
 	} else {
 		return cli_fail(EX_USAGE, "unknown setting '%.40s' (home_template, mail_uid, "
-				"mail_gid, argon2_opslimit, argon2_memlimit, trees_version)", name);
+				"mail_gid, argon2_opslimit, argon2_memlimit, trees_version, "
+				"encrypt_new_mailboxes)", name);
 	}
 	return 0;
 }
@@ -169,8 +174,15 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 
 static const char *const setting_names[] = {
 	"home_template", "mail_uid", "mail_gid", "argon2_opslimit", "argon2_memlimit",
-	"trees_version",
+	"trees_version", "encrypt_new_mailboxes",
 };
+
+/* Settings that mean something when absent from the database (added after
+ * the first schema, so not inserted by it): shown with that meaning. */
+static const char *setting_default(const char *name)
+{
+	return strcmp(name, "encrypt_new_mailboxes") == 0 ? "yes" : NULL;
+}
 
 /* Times argon2id at the configured memlimit and picks the opslimit that
  * takes about target_ms (at least the libsodium minimum). */
@@ -252,8 +264,8 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < sizeof(setting_names) / sizeof(setting_names[0]); i++) {
 		if (strcmp(verb, "get") == 0 && strcmp(argv[optind], setting_names[i]) != 0)
 			continue;
-		rc = udb_setting_get(cli->db, setting_names[i], NULL, value, sizeof(value),
-				     cli->err, sizeof(cli->err));
+		rc = udb_setting_get(cli->db, setting_names[i], setting_default(setting_names[i]),
+				     value, sizeof(value), cli->err, sizeof(cli->err));
 		if (rc != UDB_OK && rc != UDB_NOTFOUND)
 			return cli_db_fail(cli, rc);
 		if (cli->json) {

@@ -23,7 +23,7 @@ struct new_user {
 	char home[UDB_HOME_MAX + 1];
 	long long domain_id;
 	unsigned long long quota;
-	bool encrypt, recovery;
+	bool encrypt, encrypt_given, recovery;
 	int password_fd;
 	unsigned int trees_version;
 	struct cli_kdf kdf;
@@ -33,6 +33,7 @@ struct new_user {
 static int user_add_options(struct cli *cli, int argc, char **argv, struct new_user *nu)
 {
 	static const struct option opts[] = {
+		{ "encryption", no_argument, NULL, 'e' },
 		{ "no-encryption", no_argument, NULL, 'E' },
 		{ "no-recovery-code", no_argument, NULL, 'R' },
 		{ "quota", required_argument, NULL, 'q' },
@@ -50,7 +51,14 @@ static int user_add_options(struct cli *cli, int argc, char **argv, struct new_u
 		case 'h':
 			cli_usage(argv[0], false);
 			return -1;
-		case 'E': nu->encrypt = false; break;
+		case 'e':
+		case 'E':
+			if (nu->encrypt_given && nu->encrypt != (c == 'e'))
+				return cli_fail(EX_USAGE,
+						"--encryption and --no-encryption exclude each other");
+			nu->encrypt = c == 'e';
+			nu->encrypt_given = true;
+			break;
 		case 'R': nu->recovery = false; break;
 		case 'q':
 			if (cli_parse_size(optarg, &nu->quota) < 0)
@@ -112,6 +120,16 @@ static int user_add_prepare(struct cli *cli, struct new_user *nu)
 		return cli_db_fail(cli, rc);
 	if (udb_home_expand(tmpl, nu->local, nu->domain, nu->home, cli->err, sizeof(cli->err)) < 0)
 		return cli_fail(EX_CONFIG, "%s", cli->err);
+	if (!nu->encrypt_given) {
+		rc = udb_setting_get(cli->db, "encrypt_new_mailboxes", "yes", value,
+				     sizeof(value), cli->err, sizeof(cli->err));
+		if (rc != UDB_OK)
+			return cli_db_fail(cli, rc);
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return cli_fail(EX_CONFIG, "setting encrypt_new_mailboxes is invalid: %s",
+					value);
+		nu->encrypt = strcmp(value, "yes") == 0;
+	}
 	if (nu->trees_version == 0) {
 		rc = udb_setting_get(cli->db, "trees_version", "2", value, sizeof(value), cli->err,
 				     sizeof(cli->err));

@@ -34,7 +34,8 @@ static const struct command commands[] = {
 	{ "config", "get", cmd_config, "NAME", "Show one setting." },
 	{ "config", "set", cmd_config, "NAME VALUE",
 	  "Change a setting: home_template, mail_uid, mail_gid, argon2_opslimit,\n"
-	  "argon2_memlimit (bytes, or with K/M/G), trees_version (1 or 2)." },
+	  "argon2_memlimit (bytes, or with K/M/G), trees_version (1 or 2),\n"
+	  "encrypt_new_mailboxes (yes or no: the default of \"user add\")." },
 	{ "config", "unset", cmd_config, "NAME", "Remove mail_uid or mail_gid." },
 	{ "config", "calibrate", cmd_config, "[--target-ms N]",
 	  "Measure argon2id on this machine and set argon2_opslimit so that one\n"
@@ -44,13 +45,15 @@ static const struct command commands[] = {
 	  "Delete a domain without mailboxes, with its aliases and send-as rights." },
 	{ "domain", "list", cmd_domain_list, "[--json]", "List the domains." },
 	{ "user", "add", cmd_user_add,
-	  "ADDRESS [--no-encryption] [--quota SIZE] [--no-recovery-code]\n"
+	  "ADDRESS [--encryption|--no-encryption] [--quota SIZE] [--no-recovery-code]\n"
 	  "        [--password-fd N] [--trees-version V] [--opslimit N] [--memlimit SIZE]",
 	  "Create a mailbox. The password is asked twice on the terminal (or read\n"
-	  "from file descriptor N). Unless --no-encryption, a TREES key pair is\n"
-	  "created and its secret key wrapped under the password with argon2id\n"
-	  "(cost from the settings or --opslimit/--memlimit), and a recovery code\n"
-	  "is printed once (not with --no-recovery-code)." },
+	  "from file descriptor N). Unless the mailbox is made without encryption\n"
+	  "(--no-encryption, or the setting encrypt_new_mailboxes = no without\n"
+	  "--encryption), a TREES key pair is created and its secret key wrapped\n"
+	  "under the password with argon2id (cost from the settings or\n"
+	  "--opslimit/--memlimit), and a recovery code is printed once (not with\n"
+	  "--no-recovery-code)." },
 	{ "user", "del", cmd_user_del, "ADDRESS [--yes] [--purge-mail]",
 	  "Delete a mailbox (asks for confirmation unless --yes). Its mail stays\n"
 	  "on disk unless --purge-mail. Aliases pointing to it are removed." },

@@ -163,6 +163,38 @@ def test_user_lifecycle():
 
 
 @tap.test
+def test_encrypt_new_mailboxes():
+    """encrypt_new_mailboxes = no makes user add store a hash; --encryption overrides it"""
+    db = fresh("encdefault")
+    db.ok("domain", "add", "example.org")
+    check(db.ok("config", "get", "encrypt_new_mailboxes").strip() == "yes",
+          "the default is not shown as yes")
+    expect(db.run("config", "set", "encrypt_new_mailboxes", "maybe"), EX_DATAERR, "yes or no")
+    db.ok("config", "set", "encrypt_new_mailboxes", "no")
+    check("encrypt_new_mailboxes = no" in db.ok("config", "list"), "not listed")
+    check(db.add_user("plain@example.org", "plain password") is None,
+          "a recovery code for a mailbox without encryption")
+    db.add_user("forced@example.org", "forced password", "--encryption")
+    expect(db.run("user", "add", "both@example.org", "--encryption", "--no-encryption",
+                  "--password-fd", "{fd}", secrets=["long enough pw"]), EX_USAGE, "exclude")
+    users = {u["address"]: u for u in db.json("user", "list")}
+    check(users["plain@example.org"]["encryption"] is None, users)
+    check(users["forced@example.org"]["encryption"]["version"] == 2, users)
+    db.ok("config", "set", "encrypt_new_mailboxes", "yes")
+    db.add_user("enc@example.org", "enc password")
+    db.add_user("plain2@example.org", "plain password", "--no-encryption")
+    users = {u["address"]: u for u in db.json("user", "list")}
+    check(users["enc@example.org"]["encryption"]["enabled"], users)
+    check(users["plain2@example.org"]["encryption"] is None, users)
+    con = sqlite3.connect(db.path)
+    con.execute("UPDATE settings SET value = 'perhaps' WHERE name = 'encrypt_new_mailboxes'")
+    con.commit()
+    con.close()
+    expect(db.run("user", "add", "bad@example.org", "--password-fd", "{fd}",
+                  secrets=["long enough pw"]), EX_CONFIG, "encrypt_new_mailboxes")
+
+
+@tap.test
 def test_rewrap_keeps_key():
     """passwd, app passwords and the recovery code re-wrap the same key; --discard-mail-key replaces it"""
     db = fresh("rewrap")
