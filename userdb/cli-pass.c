@@ -88,10 +88,13 @@ static int ask_tty(const char *prompt, char *buf, size_t *len_r)
 	noecho.c_lflag &= ~(tcflag_t)ECHO;
 	noecho.c_lflag |= ECHONL;
 	tty_fd = fd;
-	(void)!write(fd, prompt, strlen(prompt));
+	/* Echo off before the prompt: what is typed as soon as the prompt shows
+	 * (a quick typist, a program answering it) must be neither echoed nor
+	 * discarded by the flush. */
 	if (tcsetattr(fd, TCSAFLUSH, &noecho) < 0) {
 		ret = cli_fail(EX_IOERR, "cannot turn off echo: %s", strerror(errno));
 	} else {
+		(void)!write(fd, prompt, strlen(prompt));
 		ret = read_line(fd, buf, len_r);
 		tcsetattr(fd, TCSAFLUSH, &tty_saved);
 	}
