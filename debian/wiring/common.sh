@@ -40,6 +40,49 @@ dovecot_reload() {
 	fi
 }
 
+# Components wired as one entry of a Postfix list parameter set PARAM and
+# ENTRY (and BASE, what an empty PARAM stands for, or "") and define
+# has_entry VALUE and without_entry VALUE (VALUE with the entry taken out).
+# An empty PARAM becomes "BASE, ENTRY"; /var/lib/$PKG/was-empty remembers
+# that, so unwiring puts PARAM back to its default.
+list_is_wired() {
+	postfix_configured && has_entry "$(postconf -h "$PARAM" 2>/dev/null)"
+}
+
+list_wire() {
+	if ! postfix_configured; then
+		echo "$PKG: Postfix has no main.cf yet; not wired (dpkg-reconfigure $PKG later)" >&2
+		return 0
+	fi
+	cur=$(postconf -h "$PARAM") || exit 70
+	has_entry "$cur" && return 0
+	if [ -z "$cur" ]; then
+		postconf -e "$PARAM = ${BASE:+$BASE, }$ENTRY" || exit 70
+		mkdir -p "/var/lib/$PKG"
+		: >"/var/lib/$PKG/was-empty"
+	else
+		postconf -e "$PARAM = $cur, $ENTRY" || exit 70
+	fi
+	echo "$PKG: added \"$ENTRY\" to Postfix's $PARAM" >&2
+	postfix_reload
+}
+
+list_unwire() {
+	postfix_configured || return 0
+	cur=$(postconf -h "$PARAM") || exit 70
+	if has_entry "$cur"; then
+		new=$(without_entry "$cur")
+		if [ -z "$new" ] || { [ -f "/var/lib/$PKG/was-empty" ] && [ "$new" = "$BASE" ]; }; then
+			postconf -X "$PARAM" || exit 70
+		else
+			postconf -e "$PARAM = $new" || exit 70
+		fi
+		echo "$PKG: removed \"$ENTRY\" from Postfix's $PARAM" >&2
+		postfix_reload
+	fi
+	rm -f "/var/lib/$PKG/was-empty"
+}
+
 main() {
 	[ $# -ge 1 ] || { echo "usage: wiring enable|disable REQUESTER | apply | unwire | status" >&2; exit 64; }
 	case $1 in
