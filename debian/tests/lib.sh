@@ -11,7 +11,10 @@ work=$(mktemp -d /tmp/mf-smoke.XXXXXX)
 passed=0 failed=0
 added_addr=
 
+# A test may set on_exit to a function that undoes what it made.
+on_exit=
 cleanup() {
+	[ -z "$on_exit" ] || $on_exit || true
 	[ -z "$added_addr" ] || ip addr del "$addr/32" dev lo 2>/dev/null || true
 	if id "$user" >/dev/null 2>&1; then
 		pkill -u "$user" 2>/dev/null || true
@@ -43,6 +46,11 @@ restart() {
 	case $1 in
 	postfix) postfix stop >/dev/null 2>&1 || true; postfix start ;;
 	dovecot) doveadm stop >/dev/null 2>&1 || true; sleep 1; dovecot ;;
+	mailfruit-milter-tlsonly)
+		start-stop-daemon --stop --quiet --oknodo --exec /usr/sbin/mailfruit-milter-tlsonly
+		/usr/sbin/mailfruit-milter-tlsonly -t -c /etc/mailfruit/tls-policy.conf
+		start-stop-daemon --start --background --chuid mailfruit-milter \
+			--exec /usr/sbin/mailfruit-milter-tlsonly -- -c /etc/mailfruit/tls-policy.conf ;;
 	mailfruit-policyd)
 		start-stop-daemon --stop --quiet --oknodo --exec /usr/sbin/mailfruit-policyd
 		/usr/sbin/mailfruit-policyd -t -c /etc/mailfruit/tls-policy.conf
@@ -66,13 +74,15 @@ wait_for() { # SECONDS COMMAND...
 }
 
 # SMTP from the test address; prints swaks' transcript. Extra swaks
-# options after the first three (e.g. --port 587 --auth PLAIN ...).
+# options after the first three (e.g. --port 587 --auth PLAIN ...; a
+# password goes in SWAKS_OPT_auth_password, not in argv). The recipients:
+# $rcpt (comma-separated) or $user@$rcpt_domain.
 smtp() { # TLS(yes|no) SUBJECT QUIT_AFTER(or "") [SWAKS OPTIONS...]
 	tls=; [ "$1" = yes ] && tls=--tls
 	subject=$2 quit=$3
 	shift 3
 	swaks --server "$addr" --local-interface "$addr" $tls \
-		--from smoke@example.net --to "$user@${rcpt_domain:-localhost}" \
+		--from smoke@example.net --to "${rcpt:-$user@${rcpt_domain:-localhost}}" \
 		--h-Subject "$subject" --body "body of $subject" ${quit:+--quit-after "$quit"} "$@" 2>&1 || true
 }
 
@@ -96,14 +106,16 @@ plaintext_reply() {
 	esac
 }
 
-# imap_check STARTTLS(yes|no) FROM SUBJECT: log in to 127.0.0.1 as $user
-# from the address FROM, find the message. Dovecot counts a client whose
-# address is loopback or the server's own address as secured (plaintext
-# login allowed), so a test from "the network" uses $addr -> 127.0.0.1.
+# imap_check STARTTLS(yes|no) FROM SUBJECT: log in to 127.0.0.1 as
+# ${login:-$user} with $pass (in the environment, not in argv) from the
+# address FROM, find the message. Dovecot counts a client whose address is
+# loopback or the server's own address as secured (plaintext login
+# allowed), so a test from "the network" uses $addr -> 127.0.0.1.
 imap_check() {
-	python3 - "$1" "$2" "$user" "$pass" "$3" <<'PY'
-import imaplib, socket, ssl, sys
-tls, source, user, password, subject = sys.argv[1:]
+	MF_PASSWORD=$pass python3 - "$1" "$2" "${login:-$user}" "$3" <<'PY'
+import imaplib, os, socket, ssl, sys
+tls, source, user, subject = sys.argv[1:]
+password = os.environ["MF_PASSWORD"]
 class IMAP(imaplib.IMAP4):
     def _create_socket(self, timeout):
         return socket.create_connection((self.host, self.port), timeout, (source, 0))
