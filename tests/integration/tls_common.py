@@ -1,6 +1,7 @@
-"""tls_common.py - what the end-to-end tests and the benchmarks of the two
-TLS-only daemons (mailfruit-policyd, mailfruit-milter-tlsonly) share: the
-same Postfix in front of the same mailbox, asked by the same client.
+"""tls_common.py - what the tests and the benchmarks of the two TLS-only
+daemons (mailfruit-policyd, mailfruit-milter-tlsonly) share: the same Postfix
+in front of the same mailbox, asked by the same client, and the same way of
+running a daemon under test.
 
   RCPT, PASSWORD, SENDER        the test mailbox, its password, the sender
   open_client_access(stack, check)
@@ -14,9 +15,13 @@ same Postfix in front of the same mailbox, asked by the same client.
   delivered(stack, msgids)      the delivered messages, by Message-ID
   smtp_source(port, messages, sessions)
                                 plaintext sessions with smtp-source; seconds
+  LoggedDaemon                  start() that waits for the startup line,
+                                wait_log() and uid() for a daemon under test
+                                (mixed into a harness.NamespacedProcess)
 """
 import contextlib
 import os
+import re
 import smtplib
 import ssl
 import subprocess
@@ -97,3 +102,30 @@ def smtp_source(port, messages, sessions):
     if proc.returncode != 0:
         raise RuntimeError(f"smtp-source exit {proc.returncode}: {proc.stderr[-500:]}")
     return elapsed
+
+
+class LoggedDaemon:
+    """Mixed in before harness.NamespacedProcess by a class that has
+    log_text() (what the daemon has logged so far) and LOG_NAME (for
+    timeout messages)."""
+
+    LOG_NAME = "daemon log"
+
+    def start(self, wait_log=r"started: mode="):
+        """Starts it; waits for wait_log in what it logs from now on (the
+        log may hold an earlier daemon's lines), unless that is None."""
+        before = len(self.log_text())
+        super().start()
+        if wait_log is not None:
+            self.wait_log(wait_log, after=before)
+        return self
+
+    def wait_log(self, pattern, timeout=10, after=0):
+        rx = re.compile(pattern)
+        return harness.wait_for(lambda: rx.search(self.log_text(), after), timeout,
+                                f"{self.LOG_NAME} /{pattern}/")
+
+    def uid(self):
+        """The real uid of the daemon (the namespace's child process)."""
+        with open(f"/proc/{self.child}/status") as f:
+            return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
