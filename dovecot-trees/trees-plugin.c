@@ -11,6 +11,7 @@
 #include "mail-copy.h"
 #include "seq-range-array.h"
 #include "module-dir.h"
+#include "settings-parser.h"
 
 #include "mf-secmem.h"
 #include "trees-codec.h"
@@ -116,6 +117,30 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 	return 0;
 }
 
+/* trees_read_buffer_max: a size ("1M", "512k", "0"), strict like the
+   userdb fields. */
+static int trees_read_buffer_setting(struct mail_user *user, struct trees_user *tuser,
+				     const char **error_r)
+{
+	const char *value = mail_user_plugin_getenv(user, "trees_read_buffer_max");
+	const char *error;
+	uoff_t size;
+
+	tuser->read_buffer_max = TREES_READ_BUFFER_MAX_DEFAULT;
+	if (value == NULL || *value == '\0')
+		return 0;
+	if (settings_get_size(value, &size, &error) < 0) {
+		*error_r = t_strdup_printf("trees_read_buffer_max: %s", error);
+		return -1;
+	}
+	if (size > SSIZE_T_MAX / 2) {
+		*error_r = t_strdup_printf("trees_read_buffer_max: %s is too large", value);
+		return -1;
+	}
+	tuser->read_buffer_max = (size_t)size;
+	return 0;
+}
+
 static int trees_user_init(struct mail_user *user, struct trees_user *tuser,
 			   const char **error_r)
 {
@@ -123,6 +148,8 @@ static int trees_user_init(struct mail_user *user, struct trees_user *tuser,
 	char error[256];
 	int ret = 0;
 
+	if (trees_read_buffer_setting(user, tuser, error_r) < 0)
+		return -1;
 	if (trees_settings_read(&set, trees_getenv, user, error, sizeof(error)) < 0) {
 		*error_r = t_strdup(error);
 		return -1;
@@ -220,7 +247,7 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 	const char *context = t_strdup_printf("user %s, mailbox %s, UID %u",
 					      mail->box->storage->user->username,
 					      mailbox_get_vname(mail->box), mail->uid);
-	bool verified;
+	struct trees_istream_settings set;
 
 	if (format == TREES_FORMAT_INVALID) {
 		const char *error = version == 0 ? "truncated TREES header" :
@@ -243,10 +270,16 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 			context, trees_format_name(format));
 		return 0;
 	} else {
-		verified = mail->uid > 0 && tuser->verified_box == mail->box &&
-			   tuser->verified_uid == mail->uid;
-		*output_r = trees_istream_create(input, format, tuser->keys, verified, context,
-						 mail->uid > 0 ? trees_stream_verified : NULL, mail);
+		i_zero(&set);
+		set.keys = tuser->keys;
+		set.buffer_max = tuser->read_buffer_max;
+		set.verified = mail->uid > 0 && tuser->verified_box == mail->box &&
+			       tuser->verified_uid == mail->uid;
+		set.debug = mail->box->storage->user->mail_debug;
+		set.log_context = context;
+		set.verified_callback = mail->uid > 0 ? trees_stream_verified : NULL;
+		set.context = mail;
+		*output_r = trees_istream_create(input, format, &set);
 		if (trees_istream_check(*output_r) == 0)
 			return 0;
 	}

@@ -22,6 +22,8 @@
 #include "module-context.h"
 #include "mail-user.h"
 
+#define TREES_READ_BUFFER_MAX_DEFAULT (1024 * 1024)
+
 struct trees_keypair;
 struct trees_crypt_keys;
 
@@ -32,6 +34,9 @@ struct trees_user {
 	unsigned int version;  /* trees_version for new mail */
 	struct trees_keypair *keys; /* NULL: no TREES key; secret only after unlock */
 	struct trees_crypt_keys *crypt; /* mail_crypt keys, NULL if none */
+	/* trees_read_buffer_max: messages up to this plaintext size are
+	   decrypted once at open and read from memory; larger ones twice. */
+	size_t read_buffer_max;
 
 	/* The last mail whose stream authenticated completely, so opening it
 	   again (header, then body) skips the verification pass. */

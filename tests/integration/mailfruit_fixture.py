@@ -43,7 +43,8 @@ class MailfruitStack(harness.Stack):
         args = db_args or f"{self.db.path} busy_timeout={busy_ms}"
         dc.passdb = f"passdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"
         dc.userdb = f"userdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"
-        conf = trees_fixture.BASE_CONF.format(modules=trees_fixture.plugin_dir(self.tmp))
+        conf = trees_fixture.BASE_CONF.format(modules=trees_fixture.plugin_dir(self.tmp),
+                                              plugins="mail_plugins = $mail_plugins trees")
         self.pwhash_log = None
         if count_pwhash:
             assert os.path.exists(PWHASH_SHIM), f"{PWHASH_SHIM} is missing"

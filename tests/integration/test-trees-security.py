@@ -13,7 +13,11 @@
    public key gets a temporary LMTP failure and a log line naming the
    problem; nothing is stored. Through Postfix the mail stays queued.
 4. A corrupt message fails only its own FETCH (logged with user, mailbox,
-   UID); the other messages are returned and the session goes on.
+   UID); the other messages are returned and the session goes on. Also
+   with trees_read_buffer_max set low: messages up to it are decrypted
+   once and read from memory, larger ones in a second pass (mail_debug
+   says which), and a corrupt large one, damaged in its last chunk, still
+   fails before its literal starts.
 5. trees_enabled=0 with a key: existing encrypted mail still reads, new
    mail is stored in clear.
 """
@@ -179,8 +183,7 @@ def corrupt_message():
             msg, _ = harness.make_message(f"message {i}", rcpt="carol@example.test",
                                           body="x" * 70000 + "\r\n")
             assert tf.lmtp_deliver(dc, "carol@example.test", msg)[0] == 250
-        paths = sorted(stack.maildir_files("carol@example.test"),
-                       key=lambda p: int(os.path.basename(p).split(".")[0]))
+        paths = stack.maildir_paths_by_uid("carol@example.test")
         with open(paths[1], "r+b") as f:     # message 2, inside its second chunk
             f.seek(111 + 65553 + 100)
             b = f.read(1)
@@ -205,6 +208,55 @@ def corrupt_message():
         m = dc.wait_log(r"\[trees\] user carol@example\.test, mailbox INBOX, UID 2: "
                         r"TREES v2: chunk 1 failed authentication[^\n]*")
         log(f"log: {m.group(0)}")
+
+
+@tap.test
+def corrupt_large_message():
+    """Below and above trees_read_buffer_max: small mail is read from memory, large in two passes; a corrupt large one fails only its own FETCH"""
+    stack = tf.TreesStack("trees-corrupt-large", extra_conf=(
+        "mail_debug = yes\nplugin {\n  trees_read_buffer_max = 100k\n}\n"))
+    stack.trees_user("erin@example.test", "erin-pw-1")
+    sizes = [70000, 250000, 250000, 70000]     # 100k = 102400: small, large, large, small
+    with stack:
+        dc = stack.dovecot
+        sent = []
+        for i, n in enumerate(sizes):
+            msg, _ = harness.make_message(f"message {i}", rcpt="erin@example.test",
+                                          body="y" * n + "\r\n")
+            assert tf.lmtp_deliver(dc, "erin@example.test", msg)[0] == 250
+            sent.append(msg)
+        paths = stack.maildir_paths_by_uid("erin@example.test")
+        size = os.path.getsize(paths[2])
+        with open(paths[2], "r+b") as f:     # UID 3, in its final chunk
+            f.seek(size - 5)
+            b = f.read(1)
+            f.seek(size - 5)
+            f.write(bytes([b[0] ^ 0x01]))
+        conn = dc.imap("erin@example.test")
+        conn.select("INBOX", readonly=True)
+        typ, data = conn.fetch("1:4", "(UID BODY[])")
+        log(f"FETCH 1:4 BODY[] -> {typ} {data}")
+        _, fetched = conn.response("FETCH")
+        bodies = [d[1] for d in fetched if isinstance(d, tuple)]
+        assert typ == "NO" and len(bodies) == 3, (typ, fetched)
+        for body, i in zip(bodies, (0, 1, 3)):
+            assert harness.split_trace(body)[1] == sent[i], f"message {i} differs"
+        log("UIDs 1, 2 and 4 returned unchanged, 3 refused")
+        typ, data = conn.fetch("2", "(BODY[])")   # a large one again, after the failure
+        assert typ == "OK" and harness.split_trace(data[0][1])[1] == sent[1]
+        conn.logout()
+        m = dc.wait_log(r"\[trees\] user erin@example\.test, mailbox INBOX, UID 3: "
+                        r"TREES v2: chunk 3 failed authentication[^\n]*")
+        log(f"log: {m.group(0)}")
+        text = dc.log_text()
+        for uid, how in ((1, "bytes read from memory"), (4, "bytes read from memory"),
+                         (2, "decrypted again for reading")):
+            assert re.search(rf"Debug: \[trees\] user erin@example\.test, mailbox INBOX, "
+                             rf"UID {uid}: authenticated, [^\n]*{how}", text), \
+                f"UID {uid}: no debug line '{how}'"
+        assert not re.search(r"UID 3: authenticated", text), "UID 3 authenticated"
+        log("UIDs 1 and 4 decrypted once (read from memory), 2 in two passes")
+        tf.assert_no_errors(dc, allowed=(r"UID 3: ",))
 
 
 @tap.test

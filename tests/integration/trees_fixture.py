@@ -7,11 +7,13 @@ Contract:
     (argon2id at libsodium's minimum cost, so tests stay fast) by the
     library's own trees-cli; returns the userdb fields, the key file (for
     decrypting on-disk files in the test) and the derived secretbox key.
-  * TreesStack(name, ...): harness.Stack; add_user(addr, password, fields)
+  * TreesStack(name, ..., plugin=True): harness.Stack; add_user(addr, password, fields)
     or trees_user(addr, password, **make_key args) before entering it. Its
     passdb is a passwd-file returning userdb_trees_password=%w and
     whose userdb is a passwd-file with each user's trees_* fields (so LMTP
-    gets the public key, IMAP/POP3 logins also the password).
+    gets the public key, IMAP/POP3 logins also the password). plugin=False
+    leaves only `mail_plugins = ... trees` out of the configuration (for a
+    benchmark's plaintext side).
 Nothing here edits /etc/dovecot; everything lives in the stack's temp dir.
 """
 import os
@@ -28,7 +30,10 @@ SRCDIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(SRCDIR, "..", "trees"))
 import trees_ref  # noqa: E402,F401  (re-exported for the tests)
 
-PLUGIN = os.path.join(harness.BUILDDIR, "dovecot-trees", ".libs", "lib18_trees_plugin.so")
+# MF_TREES_PLUGIN: another build of the plugin (e.g. to benchmark an older
+# commit against this one).
+PLUGIN = os.environ.get("MF_TREES_PLUGIN") or os.path.join(
+    harness.BUILDDIR, "dovecot-trees", ".libs", "lib18_trees_plugin.so")
 CLI = os.path.join(harness.BUILDDIR, "tests", "trees", "trees-cli")
 STOCK_MODULES = "/usr/lib/dovecot/modules"
 
@@ -66,7 +71,7 @@ def decrypt_file(keyfile, data):
 
 BASE_CONF = """
 mail_plugin_dir = {modules}
-mail_plugins = $mail_plugins trees
+{plugins}
 # A message whose FETCH fails must not end the session (default:
 # disconnect-immediately); the plugin makes such failures happen before
 # any literal is sent.
@@ -75,12 +80,13 @@ imap_fetch_failure = no-after
 
 
 class TreesStack(harness.Stack):
-    def __init__(self, name, extra_conf="", postfix=False, **kw):
+    def __init__(self, name, extra_conf="", postfix=False, plugin=True, **kw):
         super().__init__(name, postfix=postfix, users={}, **kw)
         dc = self.dovecot
         self.trees_users = {}
         modules = plugin_dir(self.tmp)
-        dc.extra_conf = BASE_CONF.format(modules=modules) + extra_conf
+        plugins = "mail_plugins = $mail_plugins trees" if plugin else "# (no trees plugin)"
+        dc.extra_conf = BASE_CONF.format(modules=modules, plugins=plugins) + extra_conf
         dc.passdb = ("passdb {\n  driver = passwd-file\n"
                      f"  args = scheme=SHA512-CRYPT {dc.dir}/trees-passwd\n}}\n")
         dc.userdb = ("userdb {\n  driver = passwd-file\n"
@@ -134,6 +140,20 @@ class TreesStack(harness.Stack):
                     with open(os.path.join(d, name), "rb") as f:
                         found[os.path.join(d, name)] = f.read()
         return found
+
+    def maildir_paths_by_uid(self, user, folder=""):
+        """The message files of a maildir folder in UID order, from
+        dovecot-uidlist (file names sort by neither time nor UID: the
+        microseconds in them are not zero-padded)."""
+        base = os.path.join(self.dovecot.home(user), "Maildir", folder)
+        files = list(self.maildir_files(user, folder))
+        paths = []
+        with open(os.path.join(base, "dovecot-uidlist")) as f:
+            for line in f.read().splitlines()[1:]:
+                name = line.split(" :", 1)[1]
+                [path] = [p for p in files if os.path.basename(p).split(":")[0] == name]
+                paths.append(path)
+        return paths
 
     def put_maildir(self, user, data, name, folder=""):
         """Drop a message file into the user's maildir as another writer would."""
