@@ -81,22 +81,10 @@ class MilterStack(harness.Stack):
         return super().__exit__(exc_type, exc, tb)
 
 
-def session(stack, starttls=False, xclient=None, login=False, subject="milter test"):
-    """One SMTP session; returns (MAIL code, RCPT code, RCPT text, Message-ID or None)."""
-    message, msgid = harness.make_message(subject, sender=SENDER, rcpt=RCPT)
-    with tc.smtp_client(stack.postfix, starttls=starttls, xclient=xclient,
-                        login=login) as smtp:
-        code, text = smtp.mail(SENDER)
-        if code != 250:
-            log(f"MAIL FROM:<{SENDER}> -> {code} {text.decode()}")
-            return code, None, text.decode(), None
-        rcode, rtext = smtp.rcpt(RCPT)
-        rtext = rtext.decode()
-        log(f"RCPT TO:<{RCPT}> -> {rcode} {rtext}")
-        if rcode == 250:
-            smtp.data(message)
-            return code, rcode, rtext, msgid
-    return code, rcode, rtext, None
+def session(stack, subject="milter test", **client):
+    """One SMTP session (smtp_client()'s arguments); returns (MAIL code, RCPT
+    code, RCPT text, Message-ID or None)."""
+    return tc.smtp_transaction(stack.postfix, subject, **client)
 
 
 def tls_header(message):

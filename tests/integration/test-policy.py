@@ -95,21 +95,12 @@ class PolicyStack(harness.Stack):
         return super().__exit__(exc_type, exc, tb)
 
 
-def smtp_session(stack, starttls=False, ehlo_after_tls=True, xclient=None, login=False,
-                 rcpt=RCPT, send=True, subject="policy test"):
-    """One SMTP session; returns (RCPT code, RCPT text, Message-ID or None)."""
-    message, msgid = harness.make_message(subject, rcpt=rcpt)
-    with tc.smtp_client(stack.postfix, starttls=starttls, ehlo_after_tls=ehlo_after_tls,
-                        xclient=xclient, login=login) as smtp:
-        code, text = smtp.mail("sender@example.net")
-        assert code == 250, f"MAIL: {code} {text}"
-        code, text = smtp.rcpt(rcpt)
-        text = text.decode()
-        log(f"RCPT TO:<{rcpt}> -> {code} {text}")
-        if code == 250 and send:
-            smtp.data(message)
-            return code, text, msgid
-    return code, text, None
+def smtp_session(stack, subject="policy test", **client):
+    """One SMTP session (smtp_client()'s arguments); returns (RCPT code,
+    RCPT text, Message-ID or None)."""
+    mail, code, text, msgid = tc.smtp_transaction(stack.postfix, subject, **client)
+    assert mail == 250, f"MAIL: {mail} {text}"
+    return code, text, msgid
 
 
 @tap.test

@@ -12,6 +12,9 @@ running a daemon under test.
                                 the last RCPT restriction, if any
   smtp_client(postfix, ...)     an SMTP session past EHLO, XCLIENT, STARTTLS
                                 and AUTH, as asked (a context manager)
+  smtp_transaction(postfix, subject, ...)
+                                one message from SENDER in an smtp_client()
+                                session: MAIL, RCPT and, if accepted, DATA
   delivered(stack, msgids)      the delivered messages, by Message-ID
   smtp_source(port, messages, sessions)
                                 plaintext sessions with smtp-source; seconds
@@ -76,6 +79,27 @@ def smtp_client(postfix, starttls=False, ehlo_after_tls=True, xclient=None, logi
         if login:
             smtp.login(RCPT, PASSWORD)
         yield smtp
+
+
+def smtp_transaction(postfix, subject, **client):
+    """MAIL FROM SENDER, RCPT TO RCPT and, when that got 250, DATA with a
+    new message, in a session of smtp_client(postfix, **client). Returns
+    (MAIL code, RCPT code, text, Message-ID): the RCPT code is None when
+    MAIL was refused, text is the last reply's, the Message-ID None unless
+    the message was sent."""
+    message, msgid = harness.make_message(subject, sender=SENDER, rcpt=RCPT)
+    with smtp_client(postfix, **client) as smtp:
+        code, text = smtp.mail(SENDER)
+        if code != 250:
+            harness.log(f"MAIL FROM:<{SENDER}> -> {code} {text.decode()}")
+            return code, None, text.decode(), None
+        rcode, rtext = smtp.rcpt(RCPT)
+        rtext = rtext.decode()
+        harness.log(f"RCPT TO:<{RCPT}> -> {rcode} {rtext}")
+        if rcode == 250:
+            smtp.data(message)
+            return code, rcode, rtext, msgid
+    return code, rcode, rtext, None
 
 
 def delivered(stack, msgids, user=RCPT, others=0):
