@@ -22,6 +22,7 @@
 #include "milter-current.h"
 #include "milter-filter.h"
 #include "milter-listen.h"
+#include "mf-daemon.h"
 #include "mf-log.h"
 
 #include <errno.h>
@@ -136,7 +137,7 @@ static int serve(const char *path, const char *listen, struct milter_config *con
 		mf_log_error("libmilter refused the filter description");
 		rc = EX_SOFTWARE;
 	} else if ((rc = milter_listen_open(conf)) == 0 &&
-		   (rc = milter_drop_privileges(conf->user)) == 0 &&
+		   (rc = mf_daemon_drop_privileges("milter_user", conf->user, "run")) == 0 &&
 		   pipe2(wake_fds, O_CLOEXEC) < 0) {
 		mf_log_error("pipe: %m");
 		rc = EX_OSERR;

@@ -3,6 +3,8 @@
 
 #include "milter-config.h"
 
+#include "mf-tlsconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +12,7 @@
 /* The milter's own parameters and their defaults. The socket lives where
  * Debian's chrooted smtpd reaches it as "unix:private/mailfruit-tlsonly"
  * (smtpd works in the queue directory, chrooted or not). */
-static const struct {
-	const char *name;
-	const char *def;
-} params[] = {
+static const struct mf_tlsconf_param params[] = {
 	{ "milter_listen", "unix:/var/spool/postfix/private/mailfruit-tlsonly" },
 	{ "milter_user", "nobody" },
 	{ "milter_socket_owner", "postfix" },
@@ -21,31 +20,18 @@ static const struct {
 	{ "milter_tls_header", "" },
 };
 
-#define N_PARAMS (sizeof(params) / sizeof(params[0]))
+/* Bound to the socket libmilter listens on, or applied before it. */
+static const char *const restart_params[] = {
+	"milter_listen", "milter_user", "milter_socket_owner", "milter_socket_mode", NULL,
+};
 
-static bool own_param(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < N_PARAMS; i++) {
-		if (strcmp(params[i].name, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int check_names(const struct mf_config *cfg, char *err, size_t errlen)
-{
-	size_t i;
-	const char *key;
-
-	for (i = 0; i < mf_config_count(cfg); i++) {
-		key = mf_config_key_at(cfg, i);
-		if (!mf_tlspolicy_is_param(key) && !own_param(key) && strncmp(key, "policyd_", 8) != 0)
-			return mf_config_error(cfg, key, err, errlen, "unknown parameter \"%s\"", key);
-	}
-	return 0;
-}
+static const struct mf_tlsconf_spec conf_spec = {
+	.params = params,
+	.n_params = sizeof(params) / sizeof(params[0]),
+	.other_prefix = "policyd_",
+	.socket_mode_param = "milter_socket_mode",
+	.restart_params = restart_params,
+};
 
 static bool all_digits(const char *s, size_t len)
 {
@@ -132,20 +118,6 @@ char *milter_endpoint_to_libmilter(const char *endpoint, char *err, size_t errle
 	return out;
 }
 
-static int get_mode(const struct mf_config *cfg, unsigned int *mode, char *err, size_t errlen)
-{
-	const char *value = mf_config_get(cfg, "milter_socket_mode");
-	char *end;
-	unsigned long m = strtoul(value, &end, 8);
-
-	if (*value < '0' || *value > '7' || *end != '\0' || m > 0777)
-		return mf_config_error(cfg, "milter_socket_mode", err, errlen,
-				       "milter_socket_mode: expected an octal mode such as 0660, "
-				       "not \"%.20s\"", value);
-	*mode = (unsigned int)m;
-	return 0;
-}
-
 /* A header field name (RFC 5322 allows more; letters, digits and '-' are
  * what every header name in use has). */
 static int get_header(const struct mf_config *cfg, const char **out, char *err, size_t errlen)
@@ -170,37 +142,21 @@ struct milter_config *milter_config_load(const char *path, char *err, size_t err
 {
 	struct milter_config *conf = calloc(1, sizeof(*conf));
 	char why[256];
-	size_t i;
-	bool ok;
 
-	if (conf == NULL || (conf->cfg = mf_config_new()) == NULL) {
+	if (conf == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		free(conf);
 		return NULL;
 	}
-	ok = mf_tlspolicy_set_defaults(conf->cfg) == 0;
-	for (i = 0; ok && i < N_PARAMS; i++)
-		ok = mf_config_set_default(conf->cfg, params[i].name, params[i].def) == 0;
-	if (!ok) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if (mf_tlsconf_load(path, &conf_spec, &conf->cfg, &conf->policy, &conf->socket_mode,
+			    err, errlen) < 0 ||
+	    get_header(conf->cfg, &conf->tls_header, err, errlen) < 0) {
 		milter_config_free(conf);
 		return NULL;
 	}
-	ok = mf_config_load_file(conf->cfg, path, err, errlen) == 0 &&
-	     check_names(conf->cfg, err, errlen) == 0 &&
-	     (conf->policy = mf_tlspolicy_load(conf->cfg, err, errlen)) != NULL &&
-	     get_mode(conf->cfg, &conf->socket_mode, err, errlen) == 0 &&
-	     get_header(conf->cfg, &conf->tls_header, err, errlen) == 0;
-	if (ok) {
-		conf->listen = mf_config_get(conf->cfg, "milter_listen");
-		conf->libmilter_conn = milter_endpoint_to_libmilter(conf->listen, why, sizeof(why));
-		if (conf->libmilter_conn == NULL) {
-			mf_config_error(conf->cfg, "milter_listen", err, errlen, "milter_listen: %s",
-					why);
-			ok = false;
-		}
-	}
-	if (!ok) {
+	conf->listen = mf_config_get(conf->cfg, "milter_listen");
+	conf->libmilter_conn = milter_endpoint_to_libmilter(conf->listen, why, sizeof(why));
+	if (conf->libmilter_conn == NULL) {
+		mf_config_error(conf->cfg, "milter_listen", err, errlen, "milter_listen: %s", why);
 		milter_config_free(conf);
 		return NULL;
 	}
@@ -222,17 +178,5 @@ void milter_config_free(struct milter_config *conf)
 bool milter_config_needs_restart(const struct milter_config *old,
 				 const struct milter_config *new_conf, const char **what)
 {
-	static const char *const fixed[] = {
-		"milter_listen", "milter_user", "milter_socket_owner", "milter_socket_mode",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (strcmp(mf_config_get(old->cfg, fixed[i]),
-			   mf_config_get(new_conf->cfg, fixed[i])) != 0) {
-			*what = fixed[i];
-			return true;
-		}
-	}
-	return false;
+	return mf_tlsconf_needs_restart(&conf_spec, old->cfg, new_conf->cfg, what);
 }

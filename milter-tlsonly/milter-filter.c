@@ -6,6 +6,7 @@
 #include "milter-current.h"
 #include "milter-input.h"
 #include "mf-log.h"
+#include "mf-tlslog.h"
 #include "mf-tlspolicy.h"
 
 #include <libmilter/mfapi.h>
@@ -139,35 +140,6 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	return no_reply(c, SMFIP_NR_MAIL);
 }
 
-static const char *str(const char *s)
-{
-	return s != NULL ? s : "";
-}
-
-/* One line per decision, in mailfruit-policyd's format (less the HELO
- * name, which the filter is not sent), so that the same searches find
- * both: "reject: RCPT from name[addr]: 550 5.7.1 text; ...". */
-static void log_decision(const struct conn *c, const struct mf_tlspolicy_request *req,
-			 const struct mf_tlspolicy_decision *d, const char *action)
-{
-	char rule[160], tls[160];
-
-	if (d->matched != NULL)
-		snprintf(rule, sizeof(rule), "%s(%.120s)", mf_tlspolicy_rule_name(d->rule), d->matched);
-	else
-		snprintf(rule, sizeof(rule), "%s", mf_tlspolicy_rule_name(d->rule));
-	if (str(req->tls_protocol)[0] != '\0')
-		snprintf(tls, sizeof(tls), "%.40s/%.100s", req->tls_protocol, str(req->tls_cipher));
-	else
-		snprintf(tls, sizeof(tls), "none");
-	mf_log_info("%s: RCPT from %.255s[%.64s]: %s; from=<%.300s> to=<%.300s> "
-		    "sasl=<%.100s> tls=%s rule=%s",
-		    mf_tlspolicy_verdict_name(d->verdict),
-		    c->client_name != NULL ? c->client_name : "unknown", str(req->client_address),
-		    action, str(req->sender), str(req->recipient), str(req->sasl_username), tls,
-		    rule);
-}
-
 /* Refuses the recipient with the engine's reply. */
 static sfsistat refuse(SMFICTX *ctx, const struct mf_tlspolicy_decision *d)
 {
@@ -240,7 +212,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 		break;
 	}
 	if (d.verdict != MF_TLSPOLICY_PASS || mf_log_verbose() > 0)
-		log_decision(c, &req, &d, action);
+		mf_tlslog_decision("RCPT", &req, false, &d, action);
 	free(rcpt);
 	return rc;
 }

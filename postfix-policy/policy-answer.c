@@ -4,6 +4,7 @@
 #include "policy-answer.h"
 
 #include "mf-log.h"
+#include "mf-tlslog.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,31 +24,6 @@ static bool acts_on(const struct policy_request *req)
 
 	return strcmp(str(req->request), "smtpd_access_policy") == 0 &&
 	       (strcmp(state, "RCPT") == 0 || strcmp(state, "DATA") == 0);
-}
-
-/* "client=name[addr]" in Postfix's own notation, so that log searches for
- * a client find our lines next to smtpd's. */
-static void log_decision(const struct policy_request *req, const struct mf_tlspolicy_decision *d,
-			 const char *action)
-{
-	char rule[160];
-	char tls[160];
-
-	if (d->matched != NULL)
-		snprintf(rule, sizeof(rule), "%s(%.120s)", mf_tlspolicy_rule_name(d->rule), d->matched);
-	else
-		snprintf(rule, sizeof(rule), "%s", mf_tlspolicy_rule_name(d->rule));
-	if (str(req->encryption_protocol)[0] != '\0')
-		snprintf(tls, sizeof(tls), "%.40s/%.100s", req->encryption_protocol,
-			 str(req->encryption_cipher));
-	else
-		snprintf(tls, sizeof(tls), "none");
-	mf_log_info("%s: %.10s from %.255s[%.64s]: %s; from=<%.300s> to=<%.300s> "
-		    "helo=<%.255s> sasl=<%.100s> tls=%s rule=%s",
-		    mf_tlspolicy_verdict_name(d->verdict), str(req->protocol_state),
-		    req->client_name != NULL ? req->client_name : "unknown",
-		    str(req->client_address), action, str(req->sender), str(req->recipient),
-		    str(req->helo_name), str(req->sasl_username), tls, rule);
 }
 
 size_t policy_answer(const struct mf_tlspolicy *policy, const struct policy_request *req,
@@ -97,7 +73,7 @@ size_t policy_answer(const struct mf_tlspolicy *policy, const struct policy_requ
 		char action[POLICY_REPLY_MAX];
 
 		snprintf(action, sizeof(action), "%.*s", len - 9, out + 7);
-		log_decision(req, &d, action);
+		mf_tlslog_decision(req->protocol_state, &in, true, &d, action);
 	}
 	return (size_t)len;
 }

@@ -3,16 +3,15 @@
 
 #include "policy-config.h"
 
+#include "mf-tlsconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The daemon's own parameters and their defaults. The socket lives where
  * Debian's chrooted smtpd can reach it as "unix:private/tlspolicy". */
-static const struct {
-	const char *name;
-	const char *def;
-} params[] = {
+static const struct mf_tlsconf_param params[] = {
 	{ "policyd_listen", "unix:/var/spool/postfix/private/tlspolicy" },
 	{ "policyd_user", "nobody" },
 	{ "policyd_socket_owner", "postfix" },
@@ -22,31 +21,18 @@ static const struct {
 	{ "policyd_max_connections", "10000" },
 };
 
-#define N_PARAMS (sizeof(params) / sizeof(params[0]))
+/* The sockets are made, and root given up, once at startup. */
+static const char *const restart_params[] = {
+	"policyd_listen", "policyd_user", "policyd_socket_owner", "policyd_socket_mode", NULL,
+};
 
-static bool own_param(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < N_PARAMS; i++) {
-		if (strcmp(params[i].name, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int check_names(const struct mf_config *cfg, char *err, size_t errlen)
-{
-	size_t i;
-	const char *key;
-
-	for (i = 0; i < mf_config_count(cfg); i++) {
-		key = mf_config_key_at(cfg, i);
-		if (!mf_tlspolicy_is_param(key) && !own_param(key) && strncmp(key, "milter_", 7) != 0)
-			return mf_config_error(cfg, key, err, errlen, "unknown parameter \"%s\"", key);
-	}
-	return 0;
-}
+static const struct mf_tlsconf_spec conf_spec = {
+	.params = params,
+	.n_params = sizeof(params) / sizeof(params[0]),
+	.other_prefix = "milter_",
+	.socket_mode_param = "policyd_socket_mode",
+	.restart_params = restart_params,
+};
 
 static int check_listen(const struct mf_config *cfg, char **listen, char *err, size_t errlen)
 {
@@ -61,43 +47,17 @@ static int check_listen(const struct mf_config *cfg, char **listen, char *err, s
 	return 0;
 }
 
-static int get_mode(const struct mf_config *cfg, unsigned int *mode, char *err, size_t errlen)
-{
-	const char *value = mf_config_get(cfg, "policyd_socket_mode");
-	char *end;
-	unsigned long m = strtoul(value, &end, 8);
-
-	if (*value < '0' || *value > '7' || *end != '\0' || m > 0777)
-		return mf_config_error(cfg, "policyd_socket_mode", err, errlen,
-				       "policyd_socket_mode: expected an octal mode such as 0660, "
-				       "not \"%.20s\"", value);
-	*mode = (unsigned int)m;
-	return 0;
-}
-
 struct policyd_config *policyd_config_load(const char *path, char *err, size_t errlen)
 {
 	struct policyd_config *conf = calloc(1, sizeof(*conf));
-	size_t i;
 	bool ok;
 
-	if (conf == NULL || (conf->cfg = mf_config_new()) == NULL) {
+	if (conf == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		free(conf);
 		return NULL;
 	}
-	ok = mf_tlspolicy_set_defaults(conf->cfg) == 0;
-	for (i = 0; ok && i < N_PARAMS; i++)
-		ok = mf_config_set_default(conf->cfg, params[i].name, params[i].def) == 0;
-	if (!ok) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		policyd_config_free(conf);
-		return NULL;
-	}
-	ok = mf_config_load_file(conf->cfg, path, err, errlen) == 0 &&
-	     check_names(conf->cfg, err, errlen) == 0 &&
-	     (conf->policy = mf_tlspolicy_load(conf->cfg, err, errlen)) != NULL &&
-	     get_mode(conf->cfg, &conf->socket_mode, err, errlen) == 0 &&
+	ok = mf_tlsconf_load(path, &conf_spec, &conf->cfg, &conf->policy, &conf->socket_mode,
+			     err, errlen) == 0 &&
 	     mf_config_get_uint(conf->cfg, "policyd_idle_timeout", 600, 1, 86400,
 				&conf->idle_timeout, err, errlen) == 0 &&
 	     mf_config_get_uint(conf->cfg, "policyd_request_timeout", 10, 1, 3600,
@@ -130,16 +90,5 @@ void policyd_config_free(struct policyd_config *conf)
 bool policyd_config_needs_restart(const struct policyd_config *old,
 				  const struct policyd_config *new_conf, const char **what)
 {
-	static const char *const fixed[] = {
-		"policyd_listen", "policyd_user", "policyd_socket_owner", "policyd_socket_mode",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (strcmp(mf_config_get(old->cfg, fixed[i]), mf_config_get(new_conf->cfg, fixed[i])) != 0) {
-			*what = fixed[i];
-			return true;
-		}
-	}
-	return false;
+	return mf_tlsconf_needs_restart(&conf_spec, old->cfg, new_conf->cfg, what);
 }

@@ -3,13 +3,12 @@
 
 #include "policy-listen.h"
 
+#include "mf-daemon.h"
 #include "mf-log.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,71 +22,6 @@
 /* Postfix's smtpd processes (default_process_limit 100 per listener) each
  * keep one connection; leave room for bursts of reconnects. */
 #define BACKLOG 1024
-
-/* Resolves "user" or "user:group" for chown(); 0 or a sysexits code. */
-static int resolve_owner(const char *owner, uid_t *uid, gid_t *gid)
-{
-	char name[256];
-	char *colon;
-	struct passwd *pw;
-	struct group *gr;
-
-	snprintf(name, sizeof(name), "%s", owner);
-	if ((colon = strchr(name, ':')) != NULL)
-		*colon++ = '\0';
-	if ((pw = getpwnam(name)) == NULL) {
-		mf_log_error("policyd_socket_owner: unknown user \"%s\"", name);
-		return EX_NOUSER;
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (colon != NULL && *colon != '\0') {
-		if ((gr = getgrnam(colon)) == NULL) {
-			mf_log_error("policyd_socket_owner: unknown group \"%s\"", colon);
-			return EX_NOUSER;
-		}
-		*gid = gr->gr_gid;
-	}
-	return 0;
-}
-
-/* A socket file nobody listens on is left over from a crash: replace it.
- * One somebody listens on belongs to a running daemon: refuse. */
-static int clear_stale(const char *path, const char *endpoint)
-{
-	struct stat st;
-	struct sockaddr_un sun;
-	int fd, alive;
-
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		mf_log_error("%s: %m", endpoint);
-		return EX_CANTCREAT;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		mf_log_error("%s: exists and is not a socket; not touching it", endpoint);
-		return EX_CANTCREAT;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		mf_log_error("socket: %m");
-		return EX_OSERR;
-	}
-	alive = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	if (alive) {
-		mf_log_error("%s: another process is listening there", endpoint);
-		return EX_UNAVAILABLE;
-	}
-	if (unlink(path) < 0) {
-		mf_log_error("%s: cannot remove the stale socket: %m", endpoint);
-		return EX_CANTCREAT;
-	}
-	return 0;
-}
 
 static int open_unix(const char *endpoint, const char *owner, unsigned int mode,
 		     struct policy_listener *l)
@@ -103,9 +37,11 @@ static int open_unix(const char *endpoint, const char *owner, unsigned int mode,
 		mf_log_error("%s: path too long for a unix socket", endpoint);
 		return EX_CONFIG;
 	}
-	if (*owner != '\0' && (rc = resolve_owner(owner, &uid, &gid)) != 0)
+	if (*owner != '\0' &&
+	    (rc = mf_daemon_resolve_owner("policyd_socket_owner", owner, &uid, &gid)) != 0)
 		return rc;
-	if ((rc = clear_stale(path, endpoint)) != 0)
+	/* A stale socket file is removed here: bind() does not replace it. */
+	if ((rc = mf_daemon_claim_socket_path(path, endpoint, true)) != 0)
 		return rc;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -238,35 +174,4 @@ void policy_raise_fd_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			mf_log_warning("cannot raise the open file limit: %m");
 	}
-}
-
-int policy_drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if (*user == '\0') {
-		mf_log_error("started as root, but policyd_user is empty: refusing to serve as root");
-		return EX_CONFIG;
-	}
-	if ((pw = getpwnam(user)) == NULL) {
-		mf_log_error("policyd_user: unknown user \"%s\"", user);
-		return EX_NOUSER;
-	}
-	if (pw->pw_uid == 0) {
-		mf_log_error("policyd_user \"%s\" is root: refusing to serve as root", user);
-		return EX_CONFIG;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		mf_log_error("cannot switch to user \"%s\": %m", user);
-		return EX_NOPERM;
-	}
-	if (setuid(0) == 0 || geteuid() == 0) {
-		mf_log_error("could regain root after switching to \"%s\"", user);
-		return EX_SOFTWARE;
-	}
-	mf_log_debug("running as user %s (uid %lu)", user, (unsigned long)pw->pw_uid);
-	return 0;
 }

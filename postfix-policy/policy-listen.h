@@ -1,13 +1,12 @@
 /*
- * policy-listen.h - listening sockets and the privilege drop of the
- * standalone daemon: everything that needs root happens here, once.
+ * policy-listen.h - the listening sockets of the standalone daemon, made
+ * while it is still root (the privilege drop after them is mf-daemon.h's).
  *
  * Contract: policy_listen_open() turns "unix:/path" (a stale socket file
  * is replaced, a live one or a non-socket is an error) or
  * "inet:host:port" ("inet:[::1]:10040" for IPv6) into non-blocking
- * listening sockets. policy_drop_privileges() switches to user (with its
- * groups) and verifies that root cannot be regained. Errors are logged;
- * the functions return a sysexits.h code, 0 on success.
+ * listening sockets. Errors are logged; it returns a sysexits.h code, 0 on
+ * success.
  */
 #ifndef POLICY_LISTEN_H
 #define POLICY_LISTEN_H
@@ -31,8 +30,5 @@ void policy_listen_close(struct policy_listener *l);
 
 /* Raises the soft open-file limit to the hard one (thousands of clients). */
 void policy_raise_fd_limit(void);
-
-/* Only when running as root; "" user with root is an error. */
-int policy_drop_privileges(const char *user);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "policy-server.h"
 
+#include "mf-daemon.h"
 #include "mf-log.h"
 #include "policy-conn.h"
 #include "policy-listen.h"
@@ -308,7 +309,7 @@ static int setup(struct server *s, const char *listen_override)
 		}
 	}
 	policy_raise_fd_limit();
-	if ((rc = policy_drop_privileges(s->conf->user)) != 0)
+	if ((rc = mf_daemon_drop_privileges("policyd_user", s->conf->user, "serve")) != 0)
 		return rc;
 
 	sigemptyset(&mask);

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "milter"))
 import harness  # noqa: E402
 import milter_helper as mh  # noqa: E402
+import tls_common as tc  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "5000"))
 SESSIONS = 20            # smtp-source -s: parallel SMTP sessions
@@ -49,15 +50,7 @@ def out(line=""):
 
 
 def smtp_source(port, messages):
-    cmd = ["smtp-source", "-A", "-s", str(SESSIONS), "-m", str(messages),
-           "-f", "sender@example.net", "-t", "alice@example.test", "-M", "client.example.net",
-           f"127.0.0.1:{port}"]
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"smtp-source exit {proc.returncode}: {proc.stderr[-500:]}")
-    return elapsed
+    return tc.smtp_source(port, messages, SESSIONS)
 
 
 class Variant:

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "policy"))
 import harness  # noqa: E402
 import policyd_client as pc  # noqa: E402
+import tls_common as tc  # noqa: E402
 
 LOAD = os.path.join(harness.BUILDDIR, "bench", "policy", "policy-load")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
@@ -110,15 +111,7 @@ def protocol_bench(tmp):
 
 
 def smtp_source(port, messages):
-    cmd = ["smtp-source", "-A", "-s", str(SESSIONS), "-m", str(messages),
-           "-f", "sender@example.net", "-t", "alice@example.test", "-M", "client.example.net",
-           f"127.0.0.1:{port}"]
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"smtp-source exit {proc.returncode}: {proc.stderr[-500:]}")
-    return elapsed
+    return tc.smtp_source(port, messages, SESSIONS)
 
 
 def e2e_variant(name, check, master_policy=False, standalone=False, discard=False):

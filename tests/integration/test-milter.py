@@ -23,7 +23,6 @@ import os
 import re
 import select
 import smtplib
-import ssl
 import subprocess
 import sys
 import time
@@ -33,12 +32,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 import harness  # noqa: E402
 import milter_helper as mh  # noqa: E402
+import tls_common as tc  # noqa: E402
 from harness import log  # noqa: E402
+from tls_common import RCPT, SENDER  # noqa: E402
 
 tap = harness.TapRunner()
-RCPT = "alice@example.test"
-PASSWORD = "alice-Secret-1"
-SENDER = "sender@example.net"
 
 
 class MilterStack(harness.Stack):
@@ -49,20 +47,9 @@ class MilterStack(harness.Stack):
         super().__init__(name)
         self.sock = os.path.join(self.postfix.queue, "private", "mailfruit-tlsonly")
         self.conf = self.write_conf(mode)
-        sasl_path = os.path.join(self.dovecot.base_dir, "auth-client")
-        self.postfix.params.update({
-            "mynetworks": "192.0.2.250/32",
-            "smtpd_authorized_xclient_hosts": "127.0.0.1",
-            "smtpd_recipient_restrictions": "permit_mynetworks, permit_sasl_authenticated, "
-                                            "reject_unauth_destination",
-            "smtpd_sasl_auth_enable": "yes",
-            "smtpd_sasl_type": "dovecot",
-            "smtpd_sasl_path": sasl_path,
-            "smtpd_milters": "unix:private/mailfruit-tlsonly",
-        })
+        tc.open_client_access(self)
+        self.postfix.params["smtpd_milters"] = "unix:private/mailfruit-tlsonly"
         self.postfix.params.update(main or {})
-        self.dovecot.extra_conf += ("service auth {\n  unix_listener auth-client {\n"
-                                    "    mode = 0666\n  }\n}\n")
         self.milter = None
 
     def write_conf(self, mode, text=None):
@@ -94,46 +81,10 @@ class MilterStack(harness.Stack):
         return super().__exit__(exc_type, exc, tb)
 
 
-def session(stack, starttls=False, xclient=None, login=False, subject="milter test"):
-    """One SMTP session; returns (MAIL code, RCPT code, RCPT text, Message-ID or None)."""
-    pf = stack.postfix
-    message, msgid = harness.make_message(subject, sender=SENDER, rcpt=RCPT)
-    with smtplib.SMTP("127.0.0.1", pf.port, local_hostname="client.example.net",
-                      timeout=30) as smtp:
-        smtp.ehlo()
-        if xclient:
-            code, text = smtp.docmd("XCLIENT", xclient)
-            assert code == 220, f"XCLIENT {xclient}: {code} {text}"
-            smtp.ehlo()
-        if starttls:
-            ctx = ssl.create_default_context(cafile=pf.cert)
-            ctx.check_hostname = False
-            smtp.starttls(context=ctx)
-            smtp.ehlo()
-        if login:
-            smtp.login(RCPT, PASSWORD)
-        code, text = smtp.mail(SENDER)
-        if code != 250:
-            log(f"MAIL FROM:<{SENDER}> -> {code} {text.decode()}")
-            return code, None, text.decode(), None
-        rcode, rtext = smtp.rcpt(RCPT)
-        rtext = rtext.decode()
-        log(f"RCPT TO:<{RCPT}> -> {rcode} {rtext}")
-        if rcode == 250:
-            smtp.data(message)
-            return code, rcode, rtext, msgid
-    return code, rcode, rtext, None
-
-
-def delivered(stack, msgids, others=0):
-    """The delivered messages by Message-ID; `others` more are in the box."""
-    got = harness.imap_wait_fetch(stack.dovecot, RCPT, count=len(msgids) + others)
-    found = {}
-    for msgid in msgids:
-        msgs = [m for m in got if msgid.encode() in m]
-        assert msgs, f"{msgid} not delivered"
-        found[msgid] = msgs[0]
-    return found
+def session(stack, subject="milter test", **client):
+    """One SMTP session (smtp_client()'s arguments); returns (MAIL code, RCPT
+    code, RCPT text, Message-ID or None)."""
+    return tc.smtp_transaction(stack.postfix, subject, **client)
 
 
 def tls_header(message):
@@ -236,7 +187,7 @@ def test_reject_mode():
         assert re.search(r"pass: RCPT [^\n]*sasl=<alice@example\.test> [^\n]*rule=authenticated",
                          milter.log_text())
 
-        msgs = delivered(stack, ids, others=1)    # and swaks's
+        msgs = tc.delivered(stack, ids, others=1)    # and swaks's
         hdr = tls_header(msgs[ids[0]])
         assert hdr and re.fullmatch(r"TLSv1\.[23] cipher=\S+ bits=\d+", hdr), hdr
         assert tls_header(msgs[ids[1]]) == "none", "exempt plaintext message: header"
@@ -267,7 +218,7 @@ def test_milter_down_tempfail():
         stack.start_milter()
         _, code, text, msgid = session(stack, starttls=True, subject="milter is back")
         assert code == 250, f"after the filter started: {code} {text}"
-        delivered(stack, [msgid])
+        tc.delivered(stack, [msgid])
 
 
 @tap.test
@@ -276,7 +227,7 @@ def test_milter_down_accept():
     with MilterStack("milter-accept", main={"milter_default_action": "accept"}) as stack:
         _, code, text, msgid = session(stack, subject="no filter, fail-open")
         assert code == 250, f"default_action=accept: {code} {text}"
-        delivered(stack, [msgid])
+        tc.delivered(stack, [msgid])
         stack.start_milter()
         _, code, text, _ = session(stack)
         assert code == 550, f"filter running again: {code} {text}"

@@ -20,8 +20,6 @@ it, and standalone with its socket in the queue directory's private/.
 """
 import os
 import re
-import smtplib
-import ssl
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,11 +27,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "policy"))
 import harness  # noqa: E402
 import policyd_client as pc  # noqa: E402
+import tls_common as tc  # noqa: E402
 from harness import log  # noqa: E402
+from tls_common import RCPT  # noqa: E402
 
 tap = harness.TapRunner()
-RCPT = "alice@example.test"
-PASSWORD = "alice-Secret-1"
 EXEMPT_NET = "198.51.100.0/24"
 
 
@@ -44,17 +42,11 @@ def policy_conf(mode, extra=""):
             "policyd_socket_owner = postfix\n" + extra)
 
 
-def postfix_main(tmp, sasl_path, policy="check_policy_service unix:private/tlspolicy"):
+def postfix_main(tmp):
+    """main.cf beyond tc.open_client_access()."""
     san = tmp.sub("sanitizer", mode=0o1777)
     return {
-        "mynetworks": "192.0.2.250/32",
-        "smtpd_authorized_xclient_hosts": "127.0.0.1",
-        "smtpd_recipient_restrictions": "permit_mynetworks, permit_sasl_authenticated, "
-                                        f"reject_unauth_destination, {policy}",
         "tlspolicy_time_limit": "3600",
-        "smtpd_sasl_auth_enable": "yes",
-        "smtpd_sasl_type": "dovecot",
-        "smtpd_sasl_path": sasl_path,
         # Sanitizer reports of the spawned daemon (its stderr is the socket).
         "export_environment": f"TZ MAIL_CONFIG LANG ASAN_OPTIONS=log_path={san}/asan "
                               f"UBSAN_OPTIONS=log_path={san}/ubsan",
@@ -70,16 +62,13 @@ class PolicyStack(harness.Stack):
         tmp = self.tmp
         self.policy_log = tmp.write("policyd.log", "", mode=0o666)
         self.conf = pc.write_conf(tmp, policy_conf(mode))
-        sasl_path = os.path.join(self.dovecot.base_dir, "auth-client")
-        self.postfix.params.update(postfix_main(tmp, sasl_path))
+        tc.open_client_access(self, "check_policy_service unix:private/tlspolicy")
+        self.postfix.params.update(postfix_main(tmp))
         if spawn:
             binary = pc.install_binary(tmp)
             self.postfix.master_lines.insert(
                 1, f"tlspolicy unix - n n - 0 spawn user=nobody argv={binary} -v "
                    f"-c {self.conf} -L {self.policy_log}")
-        # Relative to Dovecot's base_dir, i.e. sasl_path.
-        self.dovecot.extra_conf += ("service auth {\n  unix_listener auth-client {\n"
-                                    "    mode = 0666\n  }\n}\n")
 
     def policy_log_text(self):
         with open(self.policy_log, errors="replace") as f:
@@ -106,41 +95,12 @@ class PolicyStack(harness.Stack):
         return super().__exit__(exc_type, exc, tb)
 
 
-def smtp_session(stack, starttls=False, ehlo_after_tls=True, xclient=None, login=False,
-                 rcpt=RCPT, send=True, subject="policy test"):
-    """One SMTP session; returns (RCPT code, RCPT text, Message-ID or None)."""
-    pf = stack.postfix
-    message, msgid = harness.make_message(subject, rcpt=rcpt)
-    with smtplib.SMTP("127.0.0.1", pf.port, local_hostname="client.example.net",
-                      timeout=30) as smtp:
-        smtp.ehlo()
-        if xclient:
-            code, text = smtp.docmd("XCLIENT", xclient)
-            assert code == 220, f"XCLIENT {xclient}: {code} {text}"
-            smtp.ehlo()
-        if starttls:
-            ctx = ssl.create_default_context(cafile=pf.cert)
-            ctx.check_hostname = False
-            smtp.starttls(context=ctx)
-            if ehlo_after_tls:
-                smtp.ehlo()
-        if login:
-            smtp.login(RCPT, PASSWORD)
-        code, text = smtp.mail("sender@example.net")
-        assert code == 250, f"MAIL: {code} {text}"
-        code, text = smtp.rcpt(rcpt)
-        text = text.decode()
-        log(f"RCPT TO:<{rcpt}> -> {code} {text}")
-        if code == 250 and send:
-            smtp.data(message)
-            return code, text, msgid
-    return code, text, None
-
-
-def assert_delivered(stack, msgids, user=RCPT):
-    got = harness.imap_wait_fetch(stack.dovecot, user, count=len(msgids))
-    for msgid in msgids:
-        assert any(msgid.encode() in m for m in got), f"{msgid} not delivered"
+def smtp_session(stack, subject="policy test", **client):
+    """One SMTP session (smtp_client()'s arguments); returns (RCPT code,
+    RCPT text, Message-ID or None)."""
+    mail, code, text, msgid = tc.smtp_transaction(stack.postfix, subject, **client)
+    assert mail == 250, f"MAIL: {mail} {text}"
+    return code, text, msgid
 
 
 @tap.test
@@ -178,7 +138,7 @@ def test_reject_mode():
         code, text, msgid = smtp_session(stack, login=True)
         assert code == 250, f"SASL-authenticated plaintext submission: {code} {text}"
         ids.append(msgid)
-        assert_delivered(stack, ids)
+        tc.delivered(stack, ids)
         log(f"{len(ids)} messages delivered")
 
 
@@ -191,7 +151,7 @@ def test_defer_mode():
                                                "Must issue a STARTTLS"), (code, text)
         code, text, msgid = smtp_session(stack, starttls=True)
         assert code == 250, (code, text)
-        assert_delivered(stack, [msgid])
+        tc.delivered(stack, [msgid])
 
 
 @tap.test
@@ -200,7 +160,7 @@ def test_warn_mode():
     with PolicyStack("policy-warn", "warn") as stack:
         code, text, msgid = smtp_session(stack)
         assert code == 250, (code, text)
-        assert_delivered(stack, [msgid])
+        tc.delivered(stack, [msgid])
         assert re.search(r"warn: RCPT from \S+\[127\.0\.0\.1\]: WARN [^\n]*rule=plaintext",
                          stack.policy_log_text()), stack.policy_log_text()
         m = stack.postfix.wait_log(r"warn: RCPT from localhost\[127\.0\.0\.1\]: mailfruit TLS "
@@ -236,7 +196,7 @@ def test_standalone_down_and_up():
         try:
             code, text, msgid = smtp_session(stack, starttls=True, subject="daemon is back")
             assert code == 250, f"after restart: {code} {text}"
-            assert_delivered(stack, [msgid])
+            tc.delivered(stack, [msgid])
         finally:
             assert daemon.stop() == 0
 

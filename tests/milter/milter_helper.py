@@ -8,13 +8,13 @@
   run_miltertest(...) runs a Lua script, returns (exit status, stdout)
 """
 import os
-import re
 import signal
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
+import tls_common as tc  # noqa: E402
 
 MILTER = os.path.join(harness.BUILDDIR, "milter-tlsonly", "mailfruit-milter-tlsonly")
 EX_USAGE, EX_UNAVAILABLE, EX_CANTCREAT, EX_CONFIG = 64, 69, 73, 78
@@ -27,36 +27,22 @@ def milter_conf(policy_text, sock, owner="", mode="0666", extra=""):
             f"milter_socket_mode = {mode}\n" + extra)
 
 
-class Milter(harness.NamespacedProcess):
+class Milter(tc.LoggedDaemon, harness.NamespacedProcess):
     """The filter under test; log_text() is what it wrote to stderr."""
+
+    LOG_NAME = "milter log"
 
     def __init__(self, tmp, conf, args=("-v",), name="milter"):
         super().__init__(tmp, name, [MILTER, "-e", "-c", conf] + list(args))
 
-    def start(self, wait_log=r"started: mode="):
-        before = len(self.log_text())
-        super().start()
-        if wait_log is not None:
-            self.wait_log(wait_log, after=before)
-        return self
-
     def log_text(self):
         return self.console_text()
-
-    def wait_log(self, pattern, timeout=10, after=0):
-        rx = re.compile(pattern)
-        return harness.wait_for(lambda: rx.search(self.log_text(), after), timeout,
-                                f"milter log /{pattern}/")
 
     def reload(self, expect=r"reloaded "):
         """SIGHUP; waits for the next reload line (or `expect`)."""
         before = len(self.log_text())
         self.signal(signal.SIGHUP)
         return self.wait_log(expect, after=before)
-
-    def uid(self):
-        with open(f"/proc/{self.child}/status") as f:
-            return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
 
     def sanitizer_lines(self):
         return [line for line in self.log_text().splitlines()

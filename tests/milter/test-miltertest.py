@@ -29,22 +29,7 @@ from harness import log  # noqa: E402
 
 tap = harness.TapRunner()
 CONFIGS, ROWS = decision_cases.load()
-DEFAULT_TEXT = "Must issue a STARTTLS command first"
-WEAK_TEXT_MINIMUM = "TLS protocol version too old, use TLSv1.2 or later"
 NOBODY_UID = 65534
-
-
-def reply_text(config_name, rule):
-    """The reply text a config gives for a rule (its own, or the default)."""
-    text = CONFIGS[config_name]
-    key = "weak_tls_text" if rule == "weak_tls" else "plaintext_text"
-    m = re.search(rf"^{key}\s*=\s*(.*)$", text, re.M)
-    if m:
-        return m.group(1).strip()
-    if rule == "weak_tls":
-        assert "minimum_tls_version = TLSv1.2" in text, "weak_tls rows need TLSv1.2 configs"
-        return WEAK_TEXT_MINIMUM
-    return DEFAULT_TEXT
 
 
 def milter_action(row, text):
@@ -154,7 +139,7 @@ def check_config(s, name):
     if len(lines) != len(rows):
         failures.append(f"config {name}: {len(rows)} rows, {len(lines)} decisions logged")
     for row, line in zip(rows, lines):
-        text = reply_text(name, row.rule)
+        text = decision_cases.reply_text(CONFIGS[name], row.rule)
         want_reply = "c" if row.verdict in ("pass", "warn") else "y"
         want_action = milter_action(row, text)
         m = re.match(r"\S+: (\w+): RCPT from \S*: (.*?); from=.* rule=(\w+)", line)

@@ -13,7 +13,6 @@ a spawn-mode daemon has no stderr to write them to.
 """
 import glob
 import os
-import re
 import select
 import shutil
 import signal
@@ -24,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
+import tls_common as tc  # noqa: E402
 
 POLICYD = os.path.join(harness.BUILDDIR, "postfix-policy", "mailfruit-policyd")
 EX_USAGE, EX_UNAVAILABLE, EX_TEMPFAIL, EX_PROTOCOL, EX_CONFIG = 64, 69, 75, 76, 78
@@ -224,8 +224,10 @@ class Conn(Replies):
         self.sock.close()
 
 
-class Standalone(harness.NamespacedProcess):
+class Standalone(tc.LoggedDaemon, harness.NamespacedProcess):
     """mailfruit-policyd -s, tied to the test by its own PID namespace."""
+
+    LOG_NAME = "policyd log"
 
     def __init__(self, tmp, conf, args=(), log_name="policyd.log", name="policyd"):
         self.log = os.path.join(tmp.path, log_name)
@@ -242,33 +244,12 @@ class Standalone(harness.NamespacedProcess):
             os.environ.clear()
             os.environ.update(saved)
 
-    def start(self, wait_log=r"started: mode="):
-        """Starts it; waits for wait_log in what it logs from now on (the
-        file may hold an earlier daemon's lines), unless that is None."""
-        before = len(self.log_text())
-        super().start()
-        if wait_log is not None:
-            self.wait_log(wait_log, after=before)
-        return self
-
     def log_text(self):
         try:
             with open(self.log, errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
-
-    def wait_log(self, pattern, timeout=10, after=0):
-        rx = re.compile(pattern)
-        return harness.wait_for(lambda: rx.search(self.log_text(), after), timeout,
-                                f"policyd log /{pattern}/")
-
-    def uid(self):
-        with open(f"/proc/{self.child}/status") as f:
-            for line in f:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
-        return None
 
     def rss_kb(self):
         with open(f"/proc/{self.child}/status") as f:

@@ -26,8 +26,6 @@ from harness import log  # noqa: E402
 
 tap = harness.TapRunner()
 CONFIGS, ROWS = decision_cases.load()
-DEFAULT_TEXT = "Must issue a STARTTLS command first"
-WEAK_TEXT_MINIMUM = "TLS protocol version too old, use TLSv1.2 or later"
 NOBODY_UID = 65534
 
 # A config for the tests below: hard reject, loopback not exempt (tests
@@ -40,24 +38,12 @@ policyd_user = nobody
 """
 
 
-def reply_text(config_name, rule):
-    """The reply text a config gives for a rule (its own, or the default)."""
-    text = CONFIGS[config_name]
-    key = "weak_tls_text" if rule == "weak_tls" else "plaintext_text"
-    m = re.search(rf"^{key}\s*=\s*(.*)$", text, re.M)
-    if m:
-        return m.group(1).strip()
-    if rule == "weak_tls":
-        assert "minimum_tls_version = TLSv1.2" in text, "weak_tls rows need TLSv1.2 configs"
-        return WEAK_TEXT_MINIMUM
-    return DEFAULT_TEXT
-
-
 def check_rows(ask, config_name):
     """Runs the table's rows of one config through ask(); returns failures."""
     failures = []
     for row in (r for r in ROWS if r.config == config_name):
-        want = pc.expected_action(row, reply_text(config_name, row.rule)) + "\n\n"
+        want = pc.expected_action(
+            row, decision_cases.reply_text(CONFIGS[config_name], row.rule)) + "\n\n"
         got = ask(pc.row_request(row))
         if got != want:
             failures.append(f"row {row.id} (line {row.line}): want {want!r}, got {got!r}")
