@@ -278,34 +278,46 @@ static enum passdb_result mf_verify_hash(struct auth_request *request,
 	       ret == 0 ? PASSDB_RESULT_PASSWORD_MISMATCH : PASSDB_RESULT_INTERNAL_FAILURE;
 }
 
+/* The request's mailbox, with its key wraps when WRAPS is not NULL. UDB_OK:
+   found. UDB_NOTFOUND: logged as an unknown user. Anything else: logged,
+   and a broken database handle dropped, for a temporary failure. */
+static enum udb_rc mf_mailbox_lookup(struct auth_request *request, struct mf_db *db,
+				     struct udb_mailbox *mb, struct udb_wrap *wraps, size_t *n)
+{
+	char addr[UDB_ADDRESS_MAX + 1], err[512] = "";
+	enum udb_rc rc;
+
+	if (!mf_address(request, addr)) {
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		return UDB_NOTFOUND;
+	}
+	rc = mf_db_get(db, err, sizeof(err));
+	if (rc == UDB_OK && wraps != NULL)
+		rc = udb_login_get(&db->lk, addr, mb, wraps, UDB_WRAPS_MAX, n, err, sizeof(err));
+	else if (rc == UDB_OK)
+		rc = udb_mailbox_get(&db->lk, addr, mb, err, sizeof(err));
+	if (rc == UDB_NOTFOUND) {
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+	} else if (rc != UDB_OK) {
+		mf_log_db_error(request, rc, err);
+		mf_db_failed(db, rc);
+	}
+	return rc;
+}
+
 static void mf_verify_plain(struct auth_request *request, const char *password,
 			    verify_plain_callback_t *callback)
 {
 	struct mf_passdb_module *module = (struct mf_passdb_module *)request->passdb->passdb;
 	struct udb_wrap wraps[UDB_WRAPS_MAX];
 	struct udb_mailbox mb;
-	char addr[UDB_ADDRESS_MAX + 1], err[512] = "";
 	size_t n = 0;
 	enum udb_rc rc;
 
-	if (!mf_address(request, addr)) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(PASSDB_RESULT_USER_UNKNOWN, request);
-		return;
-	}
-	rc = mf_db_get(module->db, err, sizeof(err));
-	if (rc == UDB_OK)
-		rc = udb_login_get(&module->db->lk, addr, &mb, wraps, UDB_WRAPS_MAX, &n, err,
-				   sizeof(err));
-	if (rc == UDB_NOTFOUND) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(PASSDB_RESULT_USER_UNKNOWN, request);
-		return;
-	}
+	rc = mf_mailbox_lookup(request, module->db, &mb, wraps, &n);
 	if (rc != UDB_OK) {
-		mf_log_db_error(request, rc, err);
-		mf_db_failed(module->db, rc);
-		callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		callback(rc == UDB_NOTFOUND ? PASSDB_RESULT_USER_UNKNOWN :
+			 PASSDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}
 	auth_request_set_field(request, "user", mb.address, NULL);
@@ -324,27 +336,13 @@ static void mf_lookup_credentials(struct auth_request *request,
 {
 	struct mf_passdb_module *module = (struct mf_passdb_module *)request->passdb->passdb;
 	struct udb_mailbox mb;
-	char addr[UDB_ADDRESS_MAX + 1], err[512] = "";
 	const char *crypted, *scheme;
 	enum udb_rc rc;
 
-	if (!mf_address(request, addr)) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(PASSDB_RESULT_USER_UNKNOWN, NULL, 0, request);
-		return;
-	}
-	rc = mf_db_get(module->db, err, sizeof(err));
-	if (rc == UDB_OK)
-		rc = udb_mailbox_get(&module->db->lk, addr, &mb, err, sizeof(err));
-	if (rc == UDB_NOTFOUND) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(PASSDB_RESULT_USER_UNKNOWN, NULL, 0, request);
-		return;
-	}
+	rc = mf_mailbox_lookup(request, module->db, &mb, NULL, NULL);
 	if (rc != UDB_OK) {
-		mf_log_db_error(request, rc, err);
-		mf_db_failed(module->db, rc);
-		callback(PASSDB_RESULT_INTERNAL_FAILURE, NULL, 0, request);
+		callback(rc == UDB_NOTFOUND ? PASSDB_RESULT_USER_UNKNOWN :
+			 PASSDB_RESULT_INTERNAL_FAILURE, NULL, 0, request);
 		return;
 	}
 	auth_request_set_field(request, "user", mb.address, NULL);
@@ -368,26 +366,13 @@ static void mf_userdb_lookup(struct auth_request *request, userdb_callback_t *ca
 {
 	struct mf_userdb_module *module = (struct mf_userdb_module *)request->userdb->userdb;
 	struct udb_mailbox mb;
-	char addr[UDB_ADDRESS_MAX + 1], err[512] = "", pk[TREES_KEYBYTES * 2 + 1];
+	char pk[TREES_KEYBYTES * 2 + 1];
 	enum udb_rc rc;
 
-	if (!mf_address(request, addr)) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(USERDB_RESULT_USER_UNKNOWN, request);
-		return;
-	}
-	rc = mf_db_get(module->db, err, sizeof(err));
-	if (rc == UDB_OK)
-		rc = udb_mailbox_get(&module->db->lk, addr, &mb, err, sizeof(err));
-	if (rc == UDB_NOTFOUND) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(USERDB_RESULT_USER_UNKNOWN, request);
-		return;
-	}
+	rc = mf_mailbox_lookup(request, module->db, &mb, NULL, NULL);
 	if (rc != UDB_OK) {
-		mf_log_db_error(request, rc, err);
-		mf_db_failed(module->db, rc);
-		callback(USERDB_RESULT_INTERNAL_FAILURE, request);
+		callback(rc == UDB_NOTFOUND ? USERDB_RESULT_USER_UNKNOWN :
+			 USERDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}
 	/* A disabled mailbox still receives mail: disabling stops logins. */
