@@ -148,26 +148,12 @@ static enum udb_rc print_groups(struct cli *cli, sqlite3_stmt *s, const char *ke
 
 int cmd_alias_list(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char domain[UDB_DOMAIN_MAX + 1] = "";
 	sqlite3_stmt *s;
 	enum udb_rc rc;
-	int c, ret;
+	int ret;
 
-	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (c == 'h')
-			return cli_usage(argv[0], false);
-		if (c != 'd')
-			return EX_USAGE;
-		if (udb_domain_normalize(optarg, domain, cli->err, sizeof(cli->err)) < 0)
-			return cli_fail(EX_DATAERR, "%s", cli->err);
-	}
-	if (argc != optind)
-		return cli_usage(argv[0], true);
-	if ((ret = cli_open(cli)) != 0)
+	if ((ret = cli_list_open(cli, argc, argv, domain)) >= 0)
 		return ret;
 	rc = udb_query(cli->db, &s, cli->err, sizeof(cli->err),
 		       "SELECT a.address, a.destination FROM aliases a"

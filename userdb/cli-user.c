@@ -368,27 +368,13 @@ static void json_mailbox_head(const struct udb_mailbox *mb)
 
 int cmd_user_list(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char domain[UDB_DOMAIN_MAX + 1] = "", addr[UDB_ADDRESS_MAX + 1];
 	struct udb_mailbox mb;
 	sqlite3_stmt *s;
 	enum udb_rc rc;
-	int c, ret, n = 0;
+	int ret, n = 0;
 
-	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (c == 'h')
-			return cli_usage(argv[0], false);
-		if (c != 'd')
-			return EX_USAGE;
-		if (udb_domain_normalize(optarg, domain, cli->err, sizeof(cli->err)) < 0)
-			return cli_fail(EX_DATAERR, "%s", cli->err);
-	}
-	if (argc != optind)
-		return cli_usage(argv[0], true);
-	if ((ret = cli_open(cli)) != 0)
+	if ((ret = cli_list_open(cli, argc, argv, domain)) >= 0)
 		return ret;
 	rc = udb_query(cli->db, &s, cli->err, sizeof(cli->err),
 		       "SELECT m.address FROM mailboxes m JOIN domains d ON d.id = m.domain_id"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "udb-addr.h"
 #include "udb-sql.h"
 
 int cli_fail(int code, const char *fmt, ...)
@@ -117,6 +118,29 @@ int cli_domain_id(struct cli *cli, const char *domain, long long *id_r)
 		return cli_fail(EX_NOUSER, "no domain %s (add it with 'mailfruit domain add %s')",
 				domain, domain);
 	return 0;
+}
+
+int cli_list_open(struct cli *cli, int argc, char **argv, char domain[UDB_DOMAIN_MAX + 1])
+{
+	static const struct option opts[] = {
+		{ "domain", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, ret;
+
+	domain[0] = '\0';
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (c == 'h')
+			return cli_usage(argv[0], false);
+		if (c != 'd')
+			return EX_USAGE;
+		if (udb_domain_normalize(optarg, domain, cli->err, sizeof(cli->err)) < 0)
+			return cli_fail(EX_DATAERR, "%s", cli->err);
+	}
+	if (argc != optind)
+		return cli_usage(argv[0], true);
+	ret = cli_open(cli);
+	return ret != 0 ? ret : -1;
 }
 
 bool cli_confirm(const char *question)

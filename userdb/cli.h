@@ -69,6 +69,11 @@ int cli_mailbox(struct cli *cli, const char *in, struct udb_mailbox *mb);
 /* Fails with EX_NOUSER unless the domain is in the database. */
 int cli_domain_id(struct cli *cli, const char *domain, long long *id_r);
 
+/* The list commands' arguments: an optional --domain D (normalized into
+ * domain, "" for all) and no operands; then opens the database. Returns -1
+ * to go on, or the exit code to end with (0 after --help, or an error's). */
+int cli_list_open(struct cli *cli, int argc, char **argv, char domain[UDB_DOMAIN_MAX + 1]);
+
 /* "y" from the terminal; false without a terminal. */
 bool cli_confirm(const char *question);
 
