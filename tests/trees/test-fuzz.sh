@@ -7,7 +7,7 @@ secs=${MF_FUZZ_SECONDS:-20}
 fuzzer=./fuzz-decoder
 echo "1..1"
 if [ ! -x "$fuzzer" ]; then
-	echo "ok 1 - fuzz the decoder # SKIP no libFuzzer (needs clang and libclang-rt-14-dev)"
+	echo "ok 1 - fuzz the decoder # SKIP no libFuzzer (needs clang and libclang-rt-dev)"
 	exit 0
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/mf-fuzz-XXXXXX") || exit 1
