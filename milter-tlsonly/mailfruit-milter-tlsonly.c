@@ -3,18 +3,18 @@
  * clients that did not use STARTTLS, with exemptions: the decision of
  * mailfruit-policyd, from the same engine and tls-policy.conf(5).
  *
- * One process, in the foreground (a service manager runs it): loads the
- * configuration, opens milter_listen as root, drops to milter_user, then
- * libmilter serves connections on its worker pool (milter-filter.c).
+ * Two processes, in the foreground (a service manager runs them): it
+ * loads the configuration, opens milter_listen as root, drops to
+ * milter_user, then forks (milter-supervisor.h). The child serves
+ * connections on libmilter's worker pool (milter-filter.c); the parent,
+ * the process the service manager knows, only supervises it.
  *
- * Signals. libmilter runs its own signal thread that sigwait()s for
- * SIGHUP, SIGTERM and SIGINT and stops the filter on any of them. SIGTERM
- * and SIGINT are left to it (a clean stop). SIGHUP is for a reload here:
- * every thread but the main one blocks it, and the main thread keeps it
- * unblocked with a handler. Linux gives a process-directed signal to the
- * main thread first whenever that thread does not block it, so it never
- * reaches libmilter's sigwait(); smfi_main() therefore runs on a thread of
- * its own and the main thread only waits for SIGHUP and for the end.
+ * Signals. libmilter's own signal thread stops the filter on SIGHUP,
+ * SIGTERM and SIGINT. SIGTERM and SIGINT are left to it: the supervisor
+ * passes them on and exits with the child's status. SIGHUP, a reload
+ * here, must never reach it: the supervisor turns each one into a byte
+ * on a pipe, the child ignores SIGHUP itself, and the child's main thread
+ * reads the pipe and reloads; smfi_main() runs on a thread of its own.
  */
 #include "mailfruit-config.h"
 
@@ -22,6 +22,7 @@
 #include "milter-current.h"
 #include "milter-filter.h"
 #include "milter-listen.h"
+#include "milter-supervisor.h"
 #include "mf-daemon.h"
 #include "mf-log.h"
 
@@ -29,8 +30,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libmilter/mfapi.h>
+#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,24 +54,9 @@ static const char usage_text[] =
 	"  -e           log to stderr instead of syslog\n"
 	"  -h, --help   this text\n";
 
-/* The main thread's wake-ups: 'H' from the SIGHUP handler, 'X' when
- * smfi_main() has returned. Written once at startup, then only read. */
-static int wake_fds[2] = { -1, -1 };
-
-static void on_sighup(int sig)
-{
-	int saved = errno;
-	char b = 'H';
-
-	(void)sig;
-	/* A full pipe means a reload is pending anyway. */
-	if (write(wake_fds[1], &b, 1) < 0) {
-	}
-	errno = saved;
-}
-
 struct libmilter_run {
 	int result;		/* smfi_main()'s */
+	int done_fd;		/* written to when smfi_main() has returned */
 };
 
 static void *run_libmilter(void *arg)
@@ -79,7 +65,7 @@ static void *run_libmilter(void *arg)
 	char b = 'X';
 
 	run->result = smfi_main();
-	while (write(wake_fds[1], &b, 1) < 0 && errno == EINTR) {
+	while (write(run->done_fd, &b, 1) < 0 && errno == EINTR) {
 	}
 	return NULL;
 }
@@ -124,62 +110,65 @@ static void reload(const char *path, const char *listen)
 		    mf_tlspolicy_mode_name(mf_tlspolicy_mode(conf->policy)));
 }
 
-static int serve(const char *path, const char *listen, struct milter_config *conf)
+struct server {
+	const char *path, *listen;	/* for reloads */
+	struct milter_config *conf;	/* the first one; the server's to install */
+};
+
+/* The server child (milter-supervisor.h): libmilter on a thread, this
+ * (main) thread reloads whenever the supervisor passes a SIGHUP on. */
+static int serve(int reload_fd, void *arg)
 {
-	struct libmilter_run run = { MI_FAILURE };
-	struct sigaction sa;
-	sigset_t set;
+	const struct server *server = arg;
+	struct libmilter_run run = { MI_FAILURE, -1 };
+	struct pollfd pfd[2];
+	int done_fds[2], rc;
 	pthread_t tid;
-	int rc;
-	char b;
+	char buf[64];
 
-	if (milter_filter_register() < 0) {
-		mf_log_error("libmilter refused the filter description");
-		rc = EX_SOFTWARE;
-	} else if ((rc = milter_listen_open(conf)) == 0 &&
-		   (rc = mf_daemon_drop_privileges("milter_user", conf->user, "run")) == 0 &&
-		   pipe2(wake_fds, O_CLOEXEC) < 0) {
+	if (pipe2(done_fds, O_CLOEXEC) < 0) {
 		mf_log_error("pipe: %m");
-		rc = EX_OSERR;
+		milter_config_free(server->conf);
+		return EX_OSERR;
 	}
-	if (rc != 0) {
-		milter_config_free(conf);
-		return rc;
-	}
-	milter_current_set(conf);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sighup;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	/* Every thread created from here on starts with these blocked. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	run.done_fd = done_fds[1];
+	milter_current_set(server->conf);
 	if ((rc = pthread_create(&tid, NULL, run_libmilter, &run)) != 0) {
 		errno = rc;
 		mf_log_fatal(EX_OSERR, "cannot start a thread: %m");
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	mf_log_info("started: mode=%s, listening on %s, config %s",
-		    mf_tlspolicy_mode_name(mf_tlspolicy_mode(conf->policy)), conf->listen, path);
+		    mf_tlspolicy_mode_name(mf_tlspolicy_mode(server->conf->policy)),
+		    server->conf->listen, server->path);
 
+	pfd[0] = (struct pollfd){ .fd = done_fds[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = reload_fd, .events = POLLIN };
 	for (;;) {
-		ssize_t n = read(wake_fds[0], &b, 1);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || b == 'X')
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			mf_log_fatal(EX_OSERR, "poll: %m");
+		}
+		if (pfd[0].revents != 0)
 			break;
-		reload(path, listen);
+		if (pfd[1].revents == 0)
+			continue;
+		/* All the bytes of a burst, then one reload: it reads the
+		 * file after the last SIGHUP that has come so far. */
+		if ((n = read(reload_fd, buf, sizeof(buf))) > 0) {
+			reload(server->path, server->listen);
+		} else if (n == 0 || errno != EINTR) {
+			mf_log_error("the supervisor process is gone; stopping");
+			pfd[1].fd = -1;
+			smfi_stop();
+		}
 	}
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_join(tid, NULL);
+	close(done_fds[0]);
+	close(done_fds[1]);
+	close(reload_fd);
 	milter_current_set(NULL);
 	if (run.result != MI_SUCCESS) {
 		mf_log_error("libmilter stopped with an error (see the syslog for its reason)");
@@ -187,6 +176,24 @@ static int serve(const char *path, const char *listen, struct milter_config *con
 	}
 	mf_log_info("stopped");
 	return 0;
+}
+
+/* As root: the socket, then the user; then the two processes. */
+static int start(const char *path, const char *listen, struct milter_config *conf)
+{
+	struct server server = { path, listen, conf };
+	int rc;
+
+	if (milter_filter_register() < 0) {
+		mf_log_error("libmilter refused the filter description");
+		rc = EX_SOFTWARE;
+	} else if ((rc = milter_listen_open(conf)) == 0 &&
+		   (rc = mf_daemon_drop_privileges("milter_user", conf->user, "run")) == 0) {
+		rc = milter_supervise(serve, &server);
+	}
+	/* Here only in the supervisor (or before it): the child exit()s. */
+	milter_config_free(conf);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -235,5 +242,5 @@ int main(int argc, char **argv)
 	mf_log_init(PROGNAME, to_stderr ? MF_LOG_STDERR : MF_LOG_SYSLOG, LOG_MAIL);
 	if ((conf = load(path, listen, err, sizeof(err))) == NULL)
 		mf_log_fatal(EX_CONFIG, "%s", err);
-	return serve(path, listen, conf);
+	return start(path, listen, conf);
 }

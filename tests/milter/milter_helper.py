@@ -8,6 +8,7 @@
   run_miltertest(...) runs a Lua script, returns (exit status, stdout)
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,13 @@ import harness  # noqa: E402
 import tls_common as tc  # noqa: E402
 
 MILTER = os.path.join(harness.BUILDDIR, "milter-tlsonly", "mailfruit-milter-tlsonly")
-EX_USAGE, EX_UNAVAILABLE, EX_CANTCREAT, EX_CONFIG = 64, 69, 73, 78
+EX_USAGE, EX_UNAVAILABLE, EX_SOFTWARE, EX_CANTCREAT, EX_CONFIG = 64, 69, 70, 73, 78
+
+
+def uid_of(pid):
+    """The real uid of a process."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
 
 
 def milter_conf(policy_text, sock, owner="", mode="0666", extra=""):

@@ -15,7 +15,10 @@ with the same file, gave the same answer ("one engine, one answer").
 """
 import os
 import re
+import signal
 import sys
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -342,15 +345,108 @@ def test_reload():
                                r"\S+, line \d+: exempt_clients")
         out = s.miltertest("after-bad", row_script(s.sock, ROWS[0]))
         assert f"ROW {ROWS[0].id} c" in out, f"mode=off no longer in force:\n{out}"
-        # A burst of SIGHUPs: each is a reload, none stops the filter
-        # (libmilter's own signal thread would treat SIGHUP as "stop").
+        # A burst of SIGHUPs: none stops the filter (libmilter's own
+        # signal thread would take SIGHUP as "stop"); test_reload_storm
+        # has many more.
+        before = len(s.milter.log_text())
         s.write("mode = reject\n")
         for _ in range(30):
-            s.milter.signal(1)
-        harness.wait_for(lambda: s.milter.log_text().count("reloaded ") >= 2, 10, "reloads")
+            s.milter.signal(signal.SIGHUP)
+        s.milter.wait_log(r"reloaded \S+: mode=reject", after=before)
         assert s.milter.running(), "the filter stopped on SIGHUP"
         out = s.miltertest("after-burst", row_script(s.sock, ROWS[0]))
         assert f"ROW {ROWS[0].id} y" in out, out
+
+
+STORM_CONNECTIONS = 600
+STORM_BURST = 25
+
+
+def storm_script(sock, n, pid):
+    """n connections one after the other, each a plaintext RCPT from a
+    remote client: "y" under mode=reject, "c" under mode=off; a burst of
+    SIGHUPs to pid after every 20th (on top of the test's own)."""
+    burst = f'os.execute("for i in $(seq {STORM_BURST}); do kill -HUP {pid}; done")\n'
+    return "".join(f"""
+conn = open({mh.lua(sock)})
+check(mt.conninfo(conn, "mx.example.net", "192.0.2.10"), "conninfo {i}")
+check(mt.mailfrom(conn, "<a@example.net>"), "mail {i}")
+{burst if i % 20 == 10 else ""}check(mt.rcptto(conn, "<storm-{i}@example.test>"), "rcpt {i}")
+mt.echo("STORM {i} " .. string.char(mt.getreply(conn)))
+mt.disconnect(conn)
+""" for i in range(n))
+
+
+@tap.test
+def test_reload_storm():
+    """SIGHUP bursts during hundreds of connections: none refused or cut, the filter keeps its pid, the last file wins"""
+    with Session("milter-storm", "mode = reject\n") as s:
+        supervisor = s.milter.child
+        server = harness.wait_for(lambda: s.milter._children(supervisor), 10, "server process")
+        stop = threading.Event()
+        bursts = [0]
+
+        def storm():
+            modes = ("mode = off\n", "mode = reject\n")
+            while not stop.is_set():
+                s.write(modes[bursts[0] % 2])
+                for _ in range(STORM_BURST):
+                    s.milter.signal(signal.SIGHUP)
+                bursts[0] += 1
+                time.sleep(0.005)
+
+        thread = threading.Thread(target=storm)
+        thread.start()
+        try:
+            rc, out = mh.run_miltertest(s.tmp, "storm", mh.LUA_PRELUDE +
+                                        storm_script(s.sock, STORM_CONNECTIONS, supervisor))
+        finally:
+            stop.set()
+            thread.join()
+        replies = re.findall(r"^STORM (\d+) (.)$", out, re.M)
+        assert rc == 0 and len(replies) == STORM_CONNECTIONS, \
+            f"miltertest exit {rc}, {len(replies)} of {STORM_CONNECTIONS} answered\n{out[-2000:]}"
+        assert {r for _, r in replies} <= {"y", "c"}, out
+        reloads = s.milter.log_text().count("reloaded ")
+        log(f"{STORM_CONNECTIONS} connections answered during {bursts[0]} + "
+            f"{STORM_CONNECTIONS // 20} bursts of {STORM_BURST} SIGHUPs ({reloads} reloads)")
+        # After the storm, a changed file and one more burst: in force.
+        for mode, reply in (("off", "c"), ("reject", "y")):
+            before = len(s.milter.log_text())
+            s.write(f"mode = {mode}\n")
+            for _ in range(STORM_BURST):
+                s.milter.signal(signal.SIGHUP)
+            s.milter.wait_log(rf"reloaded \S+: mode={mode}", after=before)
+            out = s.miltertest(f"after-storm-{mode}", row_script(s.sock, ROWS[0]))
+            assert f"ROW {ROWS[0].id} {reply}" in out, out
+        assert s.milter.running() and s.milter.child == supervisor
+        assert s.milter._children(supervisor) == server, "the server process changed"
+        assert "stopped" not in s.milter.log_text()
+        # A SIGHUP sent to the server itself (not through the supervisor)
+        # is ignored there, never libmilter's "stop".
+        for _ in range(STORM_BURST):
+            os.kill(server[0], signal.SIGHUP)
+        out = s.miltertest("after-direct-hup", row_script(s.sock, ROWS[0]))
+        assert f"ROW {ROWS[0].id} y" in out, out
+
+
+@tap.test
+def test_server_killed():
+    """the server killed by a signal: the supervisor logs it and exits 70 (EX_SOFTWARE), the socket refuses"""
+    with Session("milter-killed", "mode = reject\n") as s:
+        server = harness.wait_for(lambda: s.milter._children(s.milter.child), 10,
+                                  "server process")
+        assert len(server) == 1, f"children of the supervisor: {server}"
+        assert s.milter.uid() == NOBODY_UID and mh.uid_of(server[0]) == NOBODY_UID
+        os.kill(server[0], signal.SIGKILL)
+        rc = s.milter.wait(10)
+        assert rc == mh.EX_SOFTWARE, f"supervisor exit {rc}, want {mh.EX_SOFTWARE}"
+        assert re.search(rf"^\S+: error: server process \d+ was killed by signal 9 "
+                         rf"\(Killed\); exiting with status 70", s.milter.log_text(), re.M), \
+            s.milter.log_text()
+        rc, out = mh.run_miltertest(s.tmp, "after-kill",
+                                    mh.LUA_PRELUDE + row_script(s.sock, ROWS[0]))
+        assert rc != 0, f"the dead filter's socket answered: {out}"
 
 
 @tap.test
