@@ -69,6 +69,7 @@ class Variant:
             main["smtpd_milters"] = "unix:private/bench-milter"
         self.stack = harness.Stack(f"bench-milter-{name}", postfix_main=main)
         self.filter = None
+        self.server_pid = None
         self.times = []
         self.cpu = []
         self.refused = 0
@@ -97,10 +98,15 @@ class Variant:
         return self
 
     def cpu_seconds(self):
-        """CPU time (user + system, all threads) the filter has used so far."""
+        """CPU time (user + system, all threads) the filter's server process
+        has used so far (its supervisor only waits for signals)."""
         if self.filter is None:
             return 0.0
-        with open(f"/proc/{self.filter.child}/stat") as f:
+        if self.server_pid is None:
+            # The Python peer is one process.
+            self.server_pid = (self.filter.server() if isinstance(self.filter, mh.Milter)
+                               else self.filter.child)
+        with open(f"/proc/{self.server_pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

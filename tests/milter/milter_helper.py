@@ -3,7 +3,9 @@
   Milter(tmp, conf)   the filter (-e -v -c conf) in its own PID namespace
                       (harness.NamespacedProcess), so it dies with the test
                       even after it has switched to another user; its
-                      stderr log is the namespace's console file
+                      stderr log is the namespace's console file; .child
+                      is the supervisor process, .server() the libmilter
+                      server it forked
   milter_conf(...)    tls-policy.conf text plus the milter's socket lines
   run_miltertest(...) runs a Lua script, returns (exit status, stdout)
 """
@@ -44,6 +46,11 @@ class Milter(tc.LoggedDaemon, harness.NamespacedProcess):
 
     def log_text(self):
         return self.console_text()
+
+    def server(self):
+        """The PID of the libmilter server process, the supervisor's
+        (self.child's) only child."""
+        return harness.wait_for(lambda: self._children(self.child), 10, "server process")[0]
 
     def reload(self, expect=r"reloaded "):
         """SIGHUP; waits for the next reload line (or `expect`)."""
