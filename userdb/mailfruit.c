@@ -22,8 +22,12 @@ static const struct command commands[] = {
 	{ "init", NULL, cmd_init,
 	  "[--home-template T] [--mail-uid U] [--mail-gid G] [--group GROUP]",
 	  "Create the database (or bring an existing one to the current schema).\n"
-	  "  --group GROUP      make the database readable by GROUP (postfix, for\n"
-	  "                     the sqlite: maps); the file stays mode 0640\n"
+	  "The database (mode 0600) holds password hashes and key wraps; Postfix\n"
+	  "reads the maps database next to it (users-maps.db), which the CLI keeps\n"
+	  "in step with every change. Also moves an older install's database to\n"
+	  "mode 0600.\n"
+	  "  --group GROUP      make the maps database readable by GROUP (postfix,\n"
+	  "                     for the sqlite: maps): mode 0640; setting maps_group\n"
 	  "  --home-template T  home of new mailboxes; %d domain, %n local part,\n"
 	  "                     %u address (default /var/vmail/%d/%n)\n"
 	  "  --mail-uid U, --mail-gid G  uid/gid Dovecot gives mail processes\n"
@@ -35,7 +39,8 @@ static const struct command commands[] = {
 	{ "config", "set", cmd_config, "NAME VALUE",
 	  "Change a setting: home_template, mail_uid, mail_gid, argon2_opslimit,\n"
 	  "argon2_memlimit (bytes, or with K/M/G), trees_version (1 or 2),\n"
-	  "encrypt_new_mailboxes (yes or no: the default of \"user add\")." },
+	  "encrypt_new_mailboxes (yes or no: the default of \"user add\"),\n"
+	  "maps_group (the group that reads the Postfix maps database)." },
 	{ "config", "unset", cmd_config, "NAME", "Remove mail_uid or mail_gid." },
 	{ "config", "calibrate", cmd_config, "[--target-ms N]",
 	  "Measure argon2id on this machine and set argon2_opslimit so that one\n"
@@ -92,6 +97,11 @@ static const struct command commands[] = {
 	  "Create a new recovery code (printed once), replacing the old one." },
 	{ "recovery", "show-status", cmd_recovery_status, "ADDRESS [--json]",
 	  "Whether the mailbox has a recovery code, and since when." },
+	{ "maps", "sync", cmd_maps_sync, "",
+	  "Copy domains, mailbox addresses, aliases and send-as rights into the\n"
+	  "Postfix maps database (users-maps.db) and mark it current. Every change\n"
+	  "does this by itself; after a crash the maps refuse lookups (Postfix\n"
+	  "defers) until the next mailfruit command or this one. Idempotent." },
 	{ "import", "riseup", cmd_import, "--from DB [--dry-run] [--skip-invalid]",
 	  "Import a riseup TREES SQLite database: virtual_users (email, password),\n"
 	  "[virtual_]storage_keys (the TREES key wrapped under the login password,\n"
@@ -252,6 +262,12 @@ int main(int argc, char **argv)
 		optind = 0;
 		opterr = 0;
 		ret = cmd->fn(&cli, argc - i, argv + i);
+		if (cli.db != NULL) {
+			/* The maps follow every change, also of a failed command. */
+			int maps_ret = cli_maps_finish(&cli);
+
+			ret = ret != 0 ? ret : maps_ret;
+		}
 		cli_close(&cli);
 		return ret;
 	}

@@ -40,7 +40,7 @@ def postfix_stack(name, submission=False):
     maps = tmp.sub("postfix-maps")
     for m in MAPS:
         with open(os.path.join(MAPS_SRC, f"mailfruit-{m}.cf")) as f:
-            text = f.read().replace("/var/lib/mailfruit/users.db", stack.db.path)
+            text = f.read().replace("/var/lib/mailfruit/users-maps.db", stack.db.maps_path)
         tmp.write(f"postfix-maps/mailfruit-{m}.cf", text)
     pf = stack.postfix
     pf.params.update({
