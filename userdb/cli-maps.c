@@ -40,8 +40,11 @@
 #define MAPS_SCHEMA_VERSION 1
 #define MAPS_OUT_OF_DATE "out of date: run mailfruit maps sync"
 
-/* A guard that is not valid JSON makes json() fail the statement. */
-#define GUARD "(SELECT json(guard) FROM state WHERE id = 1) IS NOT NULL"
+/* A guard that is not valid JSON makes json() fail the statement. The
+ * views read state first (CROSS JOIN fixes the order), so the guard is
+ * checked also when the key has no entry: a stale "not found" would be a
+ * wrong answer too (550 instead of 4xx). */
+#define GUARDED(table) "state CROSS JOIN " table " WHERE json(state.guard) IS NOT NULL"
 
 static const char maps_schema[] =
 	"CREATE TABLE state (\n"
@@ -58,16 +61,16 @@ static const char maps_schema[] =
 	"CREATE TABLE sendas (address TEXT NOT NULL, login TEXT NOT NULL,\n"
 	"  PRIMARY KEY (address, login)) WITHOUT ROWID;\n"
 	/* What the map files query (userdb/postfix/). */
-	"CREATE VIEW postfix_domains AS SELECT name FROM domains WHERE " GUARD ";\n"
-	"CREATE VIEW postfix_mailboxes AS SELECT address FROM mailboxes WHERE " GUARD ";\n"
+	"CREATE VIEW postfix_domains AS SELECT name FROM " GUARDED("domains") ";\n"
+	"CREATE VIEW postfix_mailboxes AS SELECT address FROM " GUARDED("mailboxes") ";\n"
 	/* Every mailbox maps to itself (the catch-all must not take it). */
 	"CREATE VIEW postfix_aliases AS\n"
-	"  SELECT address, destination FROM aliases WHERE " GUARD "\n"
-	"  UNION ALL SELECT address, address FROM mailboxes WHERE " GUARD ";\n"
+	"  SELECT address, destination FROM " GUARDED("aliases") "\n"
+	"  UNION ALL SELECT address, address FROM " GUARDED("mailboxes") ";\n"
 	/* A mailbox may always send as itself. */
 	"CREATE VIEW postfix_sender_logins AS\n"
-	"  SELECT address, login FROM sendas WHERE " GUARD "\n"
-	"  UNION ALL SELECT address, address FROM mailboxes WHERE " GUARD ";\n";
+	"  SELECT address, login FROM " GUARDED("sendas") "\n"
+	"  UNION ALL SELECT address, address FROM " GUARDED("mailboxes") ";\n";
 
 /* The difference between users.db (attached as "u") and the maps. */
 static const char maps_sync_sql[] =
