@@ -51,17 +51,25 @@ static const struct command commands[] = {
 	{ "domain", "list", cmd_domain_list, "[--json]", "List the domains." },
 	{ "user", "add", cmd_user_add,
 	  "ADDRESS [--encryption|--no-encryption] [--quota SIZE] [--no-recovery-code]\n"
-	  "        [--password-fd N] [--trees-version V] [--opslimit N] [--memlimit SIZE]",
+	  "        [--password-fd N] [--trees-version V] [--opslimit N] [--memlimit SIZE]\n"
+	  "        [--existing-home=reuse|purge]",
 	  "Create a mailbox. The password is asked twice on the terminal (or read\n"
 	  "from file descriptor N). Unless the mailbox is made without encryption\n"
 	  "(--no-encryption, or the setting encrypt_new_mailboxes = no without\n"
 	  "--encryption), a TREES key pair is created and its secret key wrapped\n"
 	  "under the password with argon2id (cost from the settings or\n"
 	  "--opslimit/--memlimit), and a recovery code is printed once (not with\n"
-	  "--no-recovery-code)." },
+	  "--no-recovery-code): it resets the password with \"user passwd\", it\n"
+	  "does not log in.\n"
+	  "A home that exists already (\"user del\" keeps the mail of a deleted\n"
+	  "mailbox) is refused unless --existing-home says what to do with it:\n"
+	  "  --existing-home=reuse  the new mailbox gets the files in it\n"
+	  "  --existing-home=purge  remove it first (as \"user del --purge-mail\")" },
 	{ "user", "del", cmd_user_del, "ADDRESS [--yes] [--purge-mail]",
 	  "Delete a mailbox (asks for confirmation unless --yes). Its mail stays\n"
-	  "on disk unless --purge-mail. Aliases pointing to it are removed." },
+	  "on disk unless --purge-mail (which follows no symbolic link). Aliases\n"
+	  "pointing to it and other mailboxes' rights to send as it are removed;\n"
+	  "an alias of the same address stays (a warning says so)." },
 	{ "user", "list", cmd_user_list, "[--domain DOMAIN] [--json]", "List mailboxes." },
 	{ "user", "show", cmd_user_show, "ADDRESS [--json]",
 	  "Show a mailbox, its credentials (not the secrets), aliases and send-as rights." },
