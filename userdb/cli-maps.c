@@ -11,8 +11,8 @@
  * failure, the client retries) unless state.guard is '0'.
  *
  *   1. The commit hook of the CLI's users.db connection sets the guard to
- *      "out of date" (its own commit) before the first change of this
- *      process reaches users.db; if it cannot, the change is rolled back.
+ *      "out of date" (its own commit) before each change of this process
+ *      reaches users.db; if it cannot, the change is rolled back.
  *   2. When the command ends, cli_maps_finish() takes users.db's write
  *      lock (BEGIN IMMEDIATE: no other writer can commit meanwhile),
  *      copies the difference from users.db into the maps and sets the
@@ -146,7 +146,9 @@ static int maps_commit_hook(void *context)
 {
 	struct cli *cli = context;
 
-	if (cli->maps_marked || cli->maps == NULL)
+	/* Every commit, not only the first of the command: another process's
+	 * copy may have cleared the mark since. */
+	if (cli->maps == NULL)
 		return 0;
 	if (sqlite3_exec(cli->maps, "UPDATE state SET guard = '" MAPS_OUT_OF_DATE "'", NULL,
 			 NULL, NULL) != SQLITE_OK) {
