@@ -213,6 +213,20 @@ static void mf_set_unlock_fields(struct auth_request *request, const struct udb_
 	auth_request_set_field(request, "userdb_trees_version", dec2str(mb->trees_version), NULL);
 }
 
+/* The recovery code resets the password ('mailfruit user passwd'); it is no
+ * login (issue 12): drop its wrap, so that typed at a login it is tried
+ * as the password and fails. Returns the number of wraps kept in front. */
+static size_t mf_login_wraps(struct udb_wrap *wraps, size_t n)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		if (wraps[i].kind != UDB_WRAP_RECOVERY)
+			wraps[kept++] = wraps[i];
+	}
+	return kept;
+}
+
 static enum passdb_result mf_verify_keys(struct auth_request *request,
 					 const struct udb_mailbox *mb,
 					 const struct udb_wrap *wraps, size_t n,
@@ -326,7 +340,8 @@ static void mf_verify_plain(struct auth_request *request, const char *password,
 		callback(PASSDB_RESULT_USER_DISABLED, request);
 		return;
 	}
-	callback(mb.has_keys ? mf_verify_keys(request, &mb, wraps, n, password)
+	callback(mb.has_keys ? mf_verify_keys(request, &mb, wraps, mf_login_wraps(wraps, n),
+					      password)
 			     : mf_verify_hash(request, &mb, password), request);
 	sodium_memzero(wraps, sizeof(wraps));
 }

@@ -54,6 +54,10 @@ static int check_setting(const char *name, const char *value, char canon[UDB_HOM
 		if (strcmp(value, "1") != 0 && strcmp(value, "2") != 0)
 			return cli_fail(EX_DATAERR, "trees_version must be 1 or 2");
 		snprintf(canon, UDB_HOME_MAX + 1, "%s", value);
+	} else if (strcmp(name, "maps_group") == 0) {
+		if (!id_ok(value) || getgrnam(value) == NULL)
+			return cli_fail(EX_NOUSER, "maps_group: no group %s", value);
+		snprintf(canon, UDB_HOME_MAX + 1, "%s", value);
 	} else if (strcmp(name, "encrypt_new_mailboxes") == 0) {
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return cli_fail(EX_DATAERR, "encrypt_new_mailboxes must be yes or no");
@@ -61,7 +65,7 @@ static int check_setting(const char *name, const char *value, char canon[UDB_HOM
 	} else {
 		return cli_fail(EX_USAGE, "unknown setting '%.40s' (home_template, mail_uid, "
 				"mail_gid, argon2_opslimit, argon2_memlimit, trees_version, "
-				"encrypt_new_mailboxes)", name);
+				"encrypt_new_mailboxes, maps_group)", name);
 	}
 	return 0;
 }
@@ -91,24 +95,27 @@ static int set_settings(struct cli *cli, const char *const *pairs, size_t n)
 	return cli_db_fail(cli, rc);
 }
 
-/* The database and its -wal/-shm files (kept, see udb-db.c) readable by a
- * group: Postfix's maps run as user postfix. */
-static int set_group(const char *path, const char *group)
+/* The group of the Postfix maps: --group, else the setting, else (an
+ * install from before the maps database) the group that could read
+ * users.db itself. "" for none. */
+static int maps_group(struct cli *cli, const char *given, char out[64])
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
-	char file[4096];
-	struct group *gr = getgrnam(group);
-	size_t i;
+	struct stat st;
+	struct group *gr;
+	enum udb_rc rc;
 
-	if (gr == NULL)
-		return cli_fail(EX_NOUSER, "no group %s", group);
-	for (i = 0; i < 3; i++) {
-		snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
-		if (chown(file, (uid_t)-1, gr->gr_gid) < 0 && !(i > 0 && errno == ENOENT))
-			return cli_fail(EX_NOPERM, "chgrp %s %s: %s", group, file, strerror(errno));
-		if (chmod(file, 0640) < 0 && !(i > 0 && errno == ENOENT))
-			return cli_fail(EX_NOPERM, "chmod 0640 %s: %s", file, strerror(errno));
+	if (given != NULL) {
+		if (getgrnam(given) == NULL)
+			return cli_fail(EX_NOUSER, "no group %s", given);
+		snprintf(out, 64, "%s", given);
+		return 0;
 	}
+	rc = udb_setting_get(cli->db, "maps_group", "", out, 64, cli->err, sizeof(cli->err));
+	if (rc != UDB_OK)
+		return cli_db_fail(cli, rc);
+	if (out[0] == '\0' && stat(cli->db_path, &st) == 0 && (st.st_mode & 0040) != 0 &&
+	    st.st_gid != getegid() && (gr = getgrgid(st.st_gid)) != NULL)
+		snprintf(out, 64, "%s", gr->gr_name);
 	return 0;
 }
 
@@ -121,8 +128,10 @@ static int init_or_migrate(struct cli *cli, int argc, char **argv, bool create)
 		{ "group", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *set[6] = { "home_template", NULL, "mail_uid", NULL, "mail_gid", NULL };
+	const char *set[8] = { "home_template", NULL, "mail_uid", NULL, "mail_gid", NULL,
+			       "maps_group", NULL };
 	const char *group = NULL;
+	char group_name[64];
 	int c, from, version, ret;
 	enum udb_rc rc;
 
@@ -150,8 +159,14 @@ static int init_or_migrate(struct cli *cli, int argc, char **argv, bool create)
 	if ((rc = udb_migrate(cli->db, &from, cli->err, sizeof(cli->err))) != UDB_OK ||
 	    (rc = udb_schema_version(cli->db, &version, cli->err, sizeof(cli->err))) != UDB_OK)
 		return cli_db_fail(cli, rc);
-	if ((ret = set_settings(cli, set, 6)) != 0 ||
-	    (group != NULL && (ret = set_group(cli->db_path, group)) != 0))
+	if ((ret = maps_group(cli, group, group_name)) != 0)
+		return ret;
+	if (group_name[0] != '\0')
+		set[7] = group_name;
+	/* users.db private (it was group-readable before the maps database),
+	 * then the maps made or brought up to date, with their group. */
+	if ((ret = set_settings(cli, set, 8)) != 0 || (ret = cli_userdb_private(cli->db_path)) != 0 ||
+	    (ret = cli_maps_attach(cli)) != 0 || (ret = cli_maps_permissions(cli)) != 0)
 		return ret;
 	if (from == 0)
 		printf("created %s (schema version %d)\n", cli->db_path, version);
@@ -174,7 +189,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 
 static const char *const setting_names[] = {
 	"home_template", "mail_uid", "mail_gid", "argon2_opslimit", "argon2_memlimit",
-	"trees_version", "encrypt_new_mailboxes",
+	"trees_version", "encrypt_new_mailboxes", "maps_group",
 };
 
 /* Settings that mean something when absent from the database (added after
@@ -251,8 +266,12 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 		return ret;
 	if (strcmp(verb, "calibrate") == 0)
 		return calibrate(cli, target);
-	if (strcmp(verb, "set") == 0)
-		return set_settings(cli, (const char *const *)argv + optind, 2);
+	if (strcmp(verb, "set") == 0) {
+		ret = set_settings(cli, (const char *const *)argv + optind, 2);
+		if (ret == 0 && strcmp(argv[optind], "maps_group") == 0)
+			ret = cli_maps_permissions(cli);
+		return ret;
+	}
 	if (strcmp(verb, "unset") == 0) {
 		if (strcmp(argv[optind], "mail_uid") != 0 && strcmp(argv[optind], "mail_gid") != 0)
 			return cli_fail(EX_USAGE, "only mail_uid and mail_gid can be unset");

@@ -4,7 +4,6 @@
 #include "mailfruit-config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +27,8 @@ struct new_user {
 	unsigned int trees_version;
 	struct cli_kdf kdf;
 	bool kdf_ops_given, kdf_mem_given;
+	enum { HOME_REFUSE, HOME_REUSE, HOME_PURGE } existing_home;
+	bool home_exists;
 };
 
 static int user_add_options(struct cli *cli, int argc, char **argv, struct new_user *nu)
@@ -41,6 +42,7 @@ static int user_add_options(struct cli *cli, int argc, char **argv, struct new_u
 		{ "trees-version", required_argument, NULL, 'v' },
 		{ "opslimit", required_argument, NULL, 'o' },
 		{ "memlimit", required_argument, NULL, 'm' },
+		{ "existing-home", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -88,6 +90,14 @@ static int user_add_options(struct cli *cli, int argc, char **argv, struct new_u
 			nu->kdf.memlimit = (size_t)v;
 			nu->kdf_mem_given = true;
 			break;
+		case 'H':
+			if (strcmp(optarg, "reuse") == 0)
+				nu->existing_home = HOME_REUSE;
+			else if (strcmp(optarg, "purge") == 0)
+				nu->existing_home = HOME_PURGE;
+			else
+				return cli_fail(EX_USAGE, "--existing-home is reuse or purge");
+			break;
 		default:
 			return EX_USAGE;
 		}
@@ -97,12 +107,37 @@ static int user_add_options(struct cli *cli, int argc, char **argv, struct new_u
 	return 0;
 }
 
+/* A home may be removed unless another mailbox's home is in it or around
+ * it, or it is too close to the root. */
+static int home_purge_check(struct cli *cli, const char *home)
+{
+	long long others;
+	const char *p;
+	int depth = 0;
+	enum udb_rc rc;
+
+	for (p = home; *p != '\0'; p++)
+		depth += *p == '/' && p[1] != '/' && p[1] != '\0';
+	rc = udb_query_int(cli->db, 0, &others, cli->err, sizeof(cli->err),
+			   "SELECT count(*) FROM mailboxes WHERE home = ?1"
+			   " OR substr(home, 1, length(?1) + 1) = ?1 || '/'"
+			   " OR substr(?1, 1, length(home) + 1) = home || '/'", "t", home);
+	if (rc != UDB_OK)
+		return cli_db_fail(cli, rc);
+	if (others > 0 || depth < 2)
+		return cli_fail(EX_DATAERR, "not removing %s: %s", home,
+				others > 0 ? "another mailbox's home is in it" :
+					     "too close to the root");
+	return 0;
+}
+
 /* Everything that can be refused is checked before asking for a password. */
 static int user_add_prepare(struct cli *cli, struct new_user *nu)
 {
 	char tmpl[UDB_HOME_MAX + 1], value[16];
 	struct cli_kdf kdf;
 	long long exists;
+	bool home_exists;
 	enum udb_rc rc;
 	int ret;
 
@@ -120,6 +155,18 @@ static int user_add_prepare(struct cli *cli, struct new_user *nu)
 		return cli_db_fail(cli, rc);
 	if (udb_home_expand(tmpl, nu->local, nu->domain, nu->home, cli->err, sizeof(cli->err)) < 0)
 		return cli_fail(EX_CONFIG, "%s", cli->err);
+	/* A home left by a deleted mailbox ('user del' keeps the mail) holds
+	 * its owner's mail: never hand it to a new owner silently. */
+	if ((ret = cli_home_state(nu->home, &home_exists)) != 0)
+		return ret;
+	if (home_exists && nu->existing_home == HOME_REFUSE)
+		return cli_fail(EX_CANTCREAT, "%s exists already (mail of a deleted mailbox?): "
+				"give --existing-home=purge to remove it first, or "
+				"--existing-home=reuse to give it to the new mailbox", nu->home);
+	if (home_exists && nu->existing_home == HOME_PURGE &&
+	    (ret = home_purge_check(cli, nu->home)) != 0)
+		return ret;
+	nu->home_exists = home_exists;
 	if (!nu->encrypt_given) {
 		rc = udb_setting_get(cli->db, "encrypt_new_mailboxes", "yes", value,
 				     sizeof(value), cli->err, sizeof(cli->err));
@@ -213,6 +260,8 @@ int cmd_user_add(struct cli *cli, int argc, char **argv)
 			ret = cli_fail(EX_SOFTWARE, "cannot create the recovery code: %s", cli->err);
 	}
 	mf_secmem_free(password);
+	if (ret == 0 && nu.home_exists && nu.existing_home == HOME_PURGE)
+		ret = cli_home_remove(nu.home);
 	if (ret == 0) {
 		rc = user_add_store(cli, &nu, nu.encrypt ? NULL : hash, kp, wraps, n);
 		if (rc == UDB_EEXIST)
@@ -246,51 +295,6 @@ int cmd_user_add(struct cli *cli, int argc, char **argv)
 	return ret;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0) {
-		cli_warn("cannot remove %s: %s", path, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
-/* Removes a mailbox's home unless it is shared with another mailbox or
- * not a plain directory well below the root. */
-static int purge_home(struct cli *cli, const char *home)
-{
-	struct stat st;
-	long long others;
-	const char *p;
-	int depth = 0;
-	enum udb_rc rc;
-
-	for (p = home; *p != '\0'; p++)
-		depth += *p == '/' && p[1] != '/' && p[1] != '\0';
-	rc = udb_query_int(cli->db, 0, &others, cli->err, sizeof(cli->err),
-			   "SELECT count(*) FROM mailboxes WHERE home = ?1"
-			   " OR substr(home, 1, length(?1) + 1) = ?1 || '/'"
-			   " OR substr(?1, 1, length(home) + 1) = home || '/'", "t", home);
-	if (rc != UDB_OK)
-		return cli_db_fail(cli, rc);
-	if (others > 0 || depth < 2)
-		return cli_fail(EX_DATAERR, "not removing %s: %s", home,
-				others > 0 ? "another mailbox's home is in it" :
-					     "too close to the root");
-	if (lstat(home, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return cli_fail(EX_IOERR, "%s: %s", home, strerror(errno));
-	}
-	if (!S_ISDIR(st.st_mode))
-		return cli_fail(EX_DATAERR, "not removing %s: not a directory", home);
-	if (nftw(home, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
-		return cli_fail(EX_IOERR, "%s was only partly removed", home);
-	return 0;
-}
-
 int cmd_user_del(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -301,7 +305,7 @@ int cmd_user_del(struct cli *cli, int argc, char **argv)
 	struct udb_mailbox mb;
 	bool yes = false, purge = false;
 	char question[UDB_ADDRESS_MAX + UDB_HOME_MAX + 64];
-	long long aliases = 0;
+	long long aliases = 0, sendas = 0, own_alias = 0;
 	enum udb_rc rc;
 	int c, ret;
 
@@ -327,13 +331,23 @@ int cmd_user_del(struct cli *cli, int argc, char **argv)
 		return cli_fail(EX_USAGE, "not deleted (confirm on the terminal, or add --yes)");
 	if ((rc = udb_begin(cli->db, cli->err, sizeof(cli->err))) != UDB_OK)
 		return cli_db_fail(cli, rc);
+	/* Nothing may point at the address once it is free: a mailbox made
+	 * later with the same address must not inherit aliases to it or
+	 * other logins' rights to send as it. Entries for the address as an
+	 * alias of its own stay and are reported. */
 	rc = udb_run(cli->db, cli->err, sizeof(cli->err), &aliases,
 		     "DELETE FROM aliases WHERE destination = ?1", "t", mb.address);
 	if (rc == UDB_OK)
+		rc = udb_run(cli->db, cli->err, sizeof(cli->err), &sendas,
+			     "DELETE FROM sendas WHERE address = ?1", "t", mb.address);
+	if (rc == UDB_OK)
+		rc = udb_query_int(cli->db, 0, &own_alias, cli->err, sizeof(cli->err),
+				   "SELECT count(*) FROM aliases WHERE address = ?1", "t", mb.address);
+	if (rc == UDB_OK)
 		rc = udb_run(cli->db, cli->err, sizeof(cli->err), NULL,
 			     "DELETE FROM mailboxes WHERE id = ?1", "i", mb.id);
-	if (rc == UDB_OK && purge)
-		ret = purge_home(cli, mb.home);
+	if (rc == UDB_OK && purge && (ret = home_purge_check(cli, mb.home)) == 0)
+		ret = cli_home_remove(mb.home);
 	if (rc == UDB_OK && ret == 0)
 		rc = udb_commit(cli->db, cli->err, sizeof(cli->err));
 	udb_rollback(cli->db);
@@ -344,8 +358,14 @@ int cmd_user_del(struct cli *cli, int argc, char **argv)
 	printf("deleted %s%s%s", mb.address, purge ? " and removed " : "; mail kept in ",
 	       mb.home);
 	if (aliases > 0)
-		printf(" (removed %lld alias destination(s) pointing to it)", aliases);
+		printf("; removed %lld alias destination(s) pointing to it", aliases);
+	if (sendas > 0)
+		printf("; removed %lld right(s) of other mailboxes to send as it", sendas);
 	printf("\n");
+	if (own_alias > 0)
+		cli_warn("%s is still an alias (%lld destination(s)): mail to it is forwarded "
+			 "('mailfruit alias del %s' to stop that)", mb.address, own_alias,
+			 mb.address);
 	return 0;
 }
 

@@ -68,13 +68,14 @@ int cli_open(struct cli *cli)
 	if (rc != UDB_OK)
 		return cli_db_fail(cli, rc);
 	udb_lookup_init(&cli->lk, cli->db);
-	return 0;
+	return cli_maps_attach(cli);
 }
 
 void cli_close(struct cli *cli)
 {
 	if (cli->db == NULL)
 		return;
+	cli_maps_finish(cli);
 	udb_lookup_deinit(&cli->lk);
 	udb_close(cli->db);
 	cli->db = NULL;

@@ -30,6 +30,11 @@ struct cli {
 	sqlite3 *db;
 	struct udb_lookup lk;
 	char err[512];
+	/* The Postfix maps database (cli-maps.c) and whether this process
+	 * marked it out of date by a change to db. */
+	sqlite3 *maps;
+	bool maps_marked;
+	char maps_path[4096];
 };
 
 typedef int cli_fn(struct cli *cli, int argc, char **argv);
@@ -44,6 +49,7 @@ cli_fn cmd_user_passwd, cmd_app_add, cmd_app_list, cmd_app_revoke, cmd_recovery_
 cli_fn cmd_alias_add, cmd_alias_del, cmd_alias_list;
 cli_fn cmd_sendas_allow, cmd_sendas_deny, cmd_sendas_list;
 cli_fn cmd_import;
+cli_fn cmd_maps_sync;
 
 /* Long options of a subcommand (terminated by a zero entry), without the
  * common ones. Returns the option's val, -1 at the end, or '?' after
@@ -58,9 +64,27 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit code for a udb_rc, printing cli->err. */
 int cli_db_fail(struct cli *cli, enum udb_rc rc);
 
-/* Opens cli->db read-write (schema must be current); prepares cli->lk. */
+/* Opens cli->db read-write (schema must be current); prepares cli->lk;
+ * attaches the Postfix maps (cli_maps_attach). */
 int cli_open(struct cli *cli);
 void cli_close(struct cli *cli);
+
+/* The Postfix maps database (cli-maps.c): a copy of domains, mailbox
+ * addresses, aliases and send-as rights that group postfix may read,
+ * while users.db stays private. cli_maps_attach() opens (creates) it,
+ * repairs it when a crash left it marked out of date, and makes every
+ * commit on cli->db mark it out of date first (its Postfix views then
+ * fail: a temporary lookup failure, never a wrong answer);
+ * cli_maps_finish() copies users.db into it and unmarks it, and must run
+ * after every command. */
+void cli_maps_path(const char *db_path, char *out, size_t outsize);
+int cli_maps_attach(struct cli *cli);
+int cli_maps_finish(struct cli *cli);
+/* Mode 0640 and group maps_group (a setting) for the maps' files, or
+ * 0600 without that setting. */
+int cli_maps_permissions(struct cli *cli);
+/* Mode 0600, the caller's group, for users.db and its -wal/-shm. */
+int cli_userdb_private(const char *path);
 
 /* Parses and normalizes, printing the error (exit code on failure, 0). */
 int cli_address(const char *in, char *out, char *local_r, char *domain_r);
@@ -73,6 +97,14 @@ int cli_domain_id(struct cli *cli, const char *domain, long long *id_r);
  * domain, "" for all) and no operands; then opens the database. Returns -1
  * to go on, or the exit code to end with (0 after --help, or an error's). */
 int cli_list_open(struct cli *cli, int argc, char **argv, char domain[UDB_DOMAIN_MAX + 1]);
+
+/* Homes (cli-home.c), walked from "/" with openat(O_NOFOLLOW): a symlink
+ * anywhere in the path (the domain directory belongs to the mail user) is
+ * an error, never followed. cli_home_state() says whether something is at
+ * home; cli_home_remove() removes the directory and everything in it on
+ * its file system (0 also when it does not exist). Exit code on failure. */
+int cli_home_state(const char *home, bool *exists_r);
+int cli_home_remove(const char *home);
 
 /* "y" from the terminal; false without a terminal. */
 bool cli_confirm(const char *question);

@@ -22,8 +22,12 @@ static const struct command commands[] = {
 	{ "init", NULL, cmd_init,
 	  "[--home-template T] [--mail-uid U] [--mail-gid G] [--group GROUP]",
 	  "Create the database (or bring an existing one to the current schema).\n"
-	  "  --group GROUP      make the database readable by GROUP (postfix, for\n"
-	  "                     the sqlite: maps); the file stays mode 0640\n"
+	  "The database (mode 0600) holds password hashes and key wraps; Postfix\n"
+	  "reads the maps database next to it (users-maps.db), which the CLI keeps\n"
+	  "in step with every change. Also moves an older install's database to\n"
+	  "mode 0600.\n"
+	  "  --group GROUP      make the maps database readable by GROUP (postfix,\n"
+	  "                     for the sqlite: maps): mode 0640; setting maps_group\n"
 	  "  --home-template T  home of new mailboxes; %d domain, %n local part,\n"
 	  "                     %u address (default /var/vmail/%d/%n)\n"
 	  "  --mail-uid U, --mail-gid G  uid/gid Dovecot gives mail processes\n"
@@ -35,7 +39,8 @@ static const struct command commands[] = {
 	{ "config", "set", cmd_config, "NAME VALUE",
 	  "Change a setting: home_template, mail_uid, mail_gid, argon2_opslimit,\n"
 	  "argon2_memlimit (bytes, or with K/M/G), trees_version (1 or 2),\n"
-	  "encrypt_new_mailboxes (yes or no: the default of \"user add\")." },
+	  "encrypt_new_mailboxes (yes or no: the default of \"user add\"),\n"
+	  "maps_group (the group that reads the Postfix maps database)." },
 	{ "config", "unset", cmd_config, "NAME", "Remove mail_uid or mail_gid." },
 	{ "config", "calibrate", cmd_config, "[--target-ms N]",
 	  "Measure argon2id on this machine and set argon2_opslimit so that one\n"
@@ -46,17 +51,25 @@ static const struct command commands[] = {
 	{ "domain", "list", cmd_domain_list, "[--json]", "List the domains." },
 	{ "user", "add", cmd_user_add,
 	  "ADDRESS [--encryption|--no-encryption] [--quota SIZE] [--no-recovery-code]\n"
-	  "        [--password-fd N] [--trees-version V] [--opslimit N] [--memlimit SIZE]",
+	  "        [--password-fd N] [--trees-version V] [--opslimit N] [--memlimit SIZE]\n"
+	  "        [--existing-home=reuse|purge]",
 	  "Create a mailbox. The password is asked twice on the terminal (or read\n"
 	  "from file descriptor N). Unless the mailbox is made without encryption\n"
 	  "(--no-encryption, or the setting encrypt_new_mailboxes = no without\n"
 	  "--encryption), a TREES key pair is created and its secret key wrapped\n"
 	  "under the password with argon2id (cost from the settings or\n"
 	  "--opslimit/--memlimit), and a recovery code is printed once (not with\n"
-	  "--no-recovery-code)." },
+	  "--no-recovery-code): it resets the password with \"user passwd\", it\n"
+	  "does not log in.\n"
+	  "A home that exists already (\"user del\" keeps the mail of a deleted\n"
+	  "mailbox) is refused unless --existing-home says what to do with it:\n"
+	  "  --existing-home=reuse  the new mailbox gets the files in it\n"
+	  "  --existing-home=purge  remove it first (as \"user del --purge-mail\")" },
 	{ "user", "del", cmd_user_del, "ADDRESS [--yes] [--purge-mail]",
 	  "Delete a mailbox (asks for confirmation unless --yes). Its mail stays\n"
-	  "on disk unless --purge-mail. Aliases pointing to it are removed." },
+	  "on disk unless --purge-mail (which follows no symbolic link). Aliases\n"
+	  "pointing to it and other mailboxes' rights to send as it are removed;\n"
+	  "an alias of the same address stays (a warning says so)." },
 	{ "user", "list", cmd_user_list, "[--domain DOMAIN] [--json]", "List mailboxes." },
 	{ "user", "show", cmd_user_show, "ADDRESS [--json]",
 	  "Show a mailbox, its credentials (not the secrets), aliases and send-as rights." },
@@ -92,6 +105,11 @@ static const struct command commands[] = {
 	  "Create a new recovery code (printed once), replacing the old one." },
 	{ "recovery", "show-status", cmd_recovery_status, "ADDRESS [--json]",
 	  "Whether the mailbox has a recovery code, and since when." },
+	{ "maps", "sync", cmd_maps_sync, "",
+	  "Copy domains, mailbox addresses, aliases and send-as rights into the\n"
+	  "Postfix maps database (users-maps.db) and mark it current. Every change\n"
+	  "does this by itself; after a crash the maps refuse lookups (Postfix\n"
+	  "defers) until the next mailfruit command or this one. Idempotent." },
 	{ "import", "riseup", cmd_import, "--from DB [--dry-run] [--skip-invalid]",
 	  "Import a riseup TREES SQLite database: virtual_users (email, password),\n"
 	  "[virtual_]storage_keys (the TREES key wrapped under the login password,\n"
@@ -252,6 +270,12 @@ int main(int argc, char **argv)
 		optind = 0;
 		opterr = 0;
 		ret = cmd->fn(&cli, argc - i, argv + i);
+		if (cli.db != NULL) {
+			/* The maps follow every change, also of a failed command. */
+			int maps_ret = cli_maps_finish(&cli);
+
+			ret = ret != 0 ? ret : maps_ret;
+		}
 		cli_close(&cli);
 		return ret;
 	}

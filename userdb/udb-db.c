@@ -122,8 +122,8 @@ static enum udb_rc check_header(sqlite3 *db, const char *path, int *version_r, c
 	return UDB_OK;
 }
 
-static enum udb_rc open_common(const char *path, int flags, int busy_ms, sqlite3 **db_r,
-			       char *err, size_t errlen)
+enum udb_rc udb_open_file(const char *path, int flags, int busy_ms, sqlite3 **db_r, char *err,
+			  size_t errlen)
 {
 	sqlite3 *db = NULL;
 	int rc;
@@ -158,7 +158,7 @@ enum udb_rc udb_open_ro(const char *path, int busy_ms, sqlite3 **db_r, char *err
 		mf_err_set(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? UDB_EMISSING : UDB_EFAIL;
 	}
-	ret = open_common(path, SQLITE_OPEN_READONLY, busy_ms, db_r, err, errlen);
+	ret = udb_open_file(path, SQLITE_OPEN_READONLY, busy_ms, db_r, err, errlen);
 	if (ret != UDB_OK)
 		return ret;
 	ret = check_header(*db_r, path, &version, err, errlen);
@@ -191,8 +191,9 @@ enum udb_rc udb_open_rw(const char *path, bool create, bool allow_old, int busy_
 			return errno == ENOENT ? UDB_EMISSING : UDB_EFAIL;
 		}
 		/* Create the file ourselves: SQLite would make it 0644, and the
-		 * database holds password hashes. */
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		 * database holds password hashes and key wraps: only its owner
+		 * (root: the CLI and Dovecot's auth-worker) reads it. */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST) {
 			mf_err_set(err, errlen, "cannot create %s: %s", path, strerror(errno));
 			return UDB_EFAIL;
@@ -200,7 +201,7 @@ enum udb_rc udb_open_rw(const char *path, bool create, bool allow_old, int busy_
 		if (fd >= 0)
 			close(fd);
 	}
-	ret = open_common(path, flags, busy_ms, db_r, err, errlen);
+	ret = udb_open_file(path, flags, busy_ms, db_r, err, errlen);
 	if (ret != UDB_OK)
 		return ret;
 	ret = check_header(*db_r, path, &version, err, errlen);

@@ -48,8 +48,14 @@ const char *udb_rc_str(enum udb_rc rc);
 /* Read-only, for lookups. busy_ms: how long to wait for a writer's lock. */
 enum udb_rc udb_open_ro(const char *path, int busy_ms, sqlite3 **db_r, char *err, size_t errlen);
 
+/* Opens any SQLite file (flags: SQLITE_OPEN_*) with extended result codes,
+ * the busy timeout and SQLITE_FCNTL_PERSIST_WAL (readers without write
+ * access to the directory need the -wal and -shm files to exist). */
+enum udb_rc udb_open_file(const char *path, int flags, int busy_ms, sqlite3 **db_r, char *err,
+			  size_t errlen);
+
 /* Read-write. With create, a missing or empty file is accepted (a new
- * file is made mode 0640, put in WAL mode, and needs udb_migrate() to get
+ * file is made mode 0600, put in WAL mode, and needs udb_migrate() to get
  * its tables); otherwise the file must be mailfruit's at
  * UDB_SCHEMA_VERSION, or older when allow_old (for udb_migrate()). */
 enum udb_rc udb_open_rw(const char *path, bool create, bool allow_old, int busy_ms,

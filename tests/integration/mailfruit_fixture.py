@@ -7,7 +7,7 @@ Contract:
     stack.db (userdb_fixture.Db) is an initialized database with domain
     example.test; homes follow the harness layout (homes/DOMAIN/LOCAL).
     fast=True sets argon2 to libsodium's minimum cost; group makes the
-    database readable by that group (postfix, for the sqlite: maps).
+    Postfix maps database (stack.db.maps_path) readable by that group.
   * stack.add_user(addr, password, *cli_options) creates the mailbox with the
     CLI and remembers the password for stack.dovecot.imap(addr).
   * count_pwhash=True preloads pwhash-count.so into every Dovecot process;

@@ -4,7 +4,8 @@
 1. doveadm auth test / auth login / user (incl. '*' iteration) and
    auth lookup (lookup_credentials) for TREES and plain mailboxes.
 2. Mail delivered over LMTP is stored encrypted; IMAP logins with the
-   password, an app password and the recovery code all decrypt it; each
+   password and an app password decrypt it, the recovery code does not log
+   in (it only resets the password with 'mailfruit user passwd'); each
    login costs exactly one argon2 evaluation across all Dovecot processes
    (counted by an LD_PRELOAD shim around libsodium/libargon2); the password
    never reaches the mail process, the derived key does.
@@ -79,7 +80,7 @@ def test_doveadm():
 
 @tap.test
 def test_trees_logins_one_argon2():
-    """password, app password and recovery code decrypt the same mail, one argon2 per login"""
+    """password and app password decrypt the mail, the recovery code only resets; one argon2 per login"""
     stack = mf.MailfruitStack("userdb-trees", count_pwhash=True, auth_debug=True)
     code = stack.add_user(ALICE, "alice-pass-1")
     app = stack.db.app_password(ALICE, "alice-pass-1", name="phone")
@@ -95,8 +96,7 @@ def test_trees_logins_one_argon2():
         assert calls == [], f"LMTP delivery ran password hashing: {calls}"
         seen = len(calls)
         for what, secret in (("password", "alice-pass-1"), ("app password", app),
-                             ("app password typed in capitals", app.upper()),
-                             ("recovery code", code)):
+                             ("app password typed in capitals", app.upper())):
             mails = mf.imap_read_all(dc, ALICE, secret)
             assert len(mails) == 1 and harness.split_trace(mails[0])[1] == msg, \
                 f"{what}: the mail does not read back"
@@ -110,11 +110,23 @@ def test_trees_logins_one_argon2():
         assert mf.imap_login_error(dc, ALICE, "wrong-pass-1") is not None
         new = stack.pwhash_calls()[seen:]
         assert len(new) == 1, f"a wrong password: {new}"
+        seen += len(new)
+        # The recovery code is no login password (issue 12): tried as the
+        # password, one argon2, refused.
+        assert mf.imap_login_error(dc, ALICE, code) is not None, "the recovery code logs in"
+        new = stack.pwhash_calls()[seen:]
+        assert len(new) == 1, f"the recovery code at a login: {new}"
+        # It still resets the password, and the mail stays readable.
+        rc, out, err = stack.db.passwd(ALICE, code, "alice-pass-2")
+        assert rc == 0 and "New recovery code" in out, out + err
+        mails = mf.imap_read_all(dc, ALICE, "alice-pass-2")
+        assert len(mails) == 1 and harness.split_trace(mails[0])[1] == msg
+        log("the recovery code: refused at IMAP login, accepted by 'mailfruit user passwd'")
         unlocks = re.findall(r"auth-worker\(\d+\): Debug: .*mailfruit\([^)]*\): "
                              r"argon2 key unlock #\d+ in this process: (.*)", dc.log_text())
-        assert unlocks[:4] == ["opened the password key wrap", "opened the app key wrap phone",
-                               "opened the app key wrap phone",
-                               "opened the recovery key wrap"], unlocks
+        assert unlocks[:3] == ["opened the password key wrap", "opened the app key wrap phone",
+                               "opened the app key wrap phone"], unlocks
+        assert "opened the recovery key wrap" not in unlocks, unlocks
         log(f"driver debug lines (all in auth-worker processes): {unlocks}")
         assert "alice-pass-1" not in dc.log_text(), "the password is in the log"
         # Known limit: auth_debug logs userdb replies; Dovecot hides only

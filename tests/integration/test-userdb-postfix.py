@@ -13,12 +13,19 @@
 4. An open write transaction blocks nothing (WAL); a database Dovecot
    cannot use makes LMTP answer 451, Postfix defers, and delivers on the
    retry once the database is back: never a bounce.
+5. users.db (password hashes, key wraps, salts) is unreadable for user
+   postfix and for any user with gid postfix; Postfix reads the maps
+   database; maps marked out of date (a crash between the CLI's two
+   commits) make the SMTP client wait, never get a wrong answer, until the
+   next mailfruit command; 'mailfruit migrate' moves an older install.
 """
 import os
+import shutil
 import smtplib
 import sqlite3
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -40,7 +47,7 @@ def postfix_stack(name, submission=False):
     maps = tmp.sub("postfix-maps")
     for m in MAPS:
         with open(os.path.join(MAPS_SRC, f"mailfruit-{m}.cf")) as f:
-            text = f.read().replace("/var/lib/mailfruit/users.db", stack.db.path)
+            text = f.read().replace("/var/lib/mailfruit/users-maps.db", stack.db.maps_path)
         tmp.write(f"postfix-maps/mailfruit-{m}.cf", text)
     pf = stack.postfix
     pf.params.update({
@@ -240,6 +247,105 @@ def test_database_trouble():
         tf.assert_no_errors(dc, allowed=[r"unknown schema version: temporary failure",
                                          r"Auth USER lookup failed",
                                          r"Failed to lookup user"])
+
+
+# Who may read what: user postfix, and another user with only gid postfix.
+AS_POSTFIX = [["runuser", "-u", "postfix", "--"],
+              ["setpriv", "--reuid=nobody", "--regid=postfix", "--clear-groups"]]
+READ_PROBE = ["sh", "-c", 'for f; do head -c1 "$f" >/dev/null 2>&1 && echo "readable $f"; done; exit 0',
+              "sh"]
+
+
+def assert_private(stack):
+    files = [stack.db.path + s for s in ("", "-wal", "-shm")]
+    assert all(os.path.exists(f) for f in files), files
+    for who in AS_POSTFIX:
+        # The maps database is the control: the same user reaches and
+        # reads it, so a refusal below is the file's mode, not the path's.
+        p = subprocess.run(who + READ_PROBE + [stack.db.maps_path] + files,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert p.returncode == 0 and p.stdout == f"readable {stack.db.maps_path}\n", \
+            f"{who}: {p.stdout}"
+        p = subprocess.run(who + ["sqlite3", stack.db.path, "SELECT count(*) FROM key_wraps"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert p.returncode != 0, f"{who} read key_wraps: {p.stdout}"
+
+
+@tap.test
+def test_secrets_private():
+    """gid postfix cannot read users.db; Postfix resolves the maps; stale maps defer, never lie"""
+    stack = postfix_stack("userdb-private")
+    add_people(stack)
+    assert_private(stack)
+    assert postmap(stack, "aliases", "info@example.test")[1] in (f"{ALICE},{BOB}",
+                                                                 f"{BOB},{ALICE}")
+    assert postmap(stack, "sender-login", ALICE)[1] in (f"{ALICE},{CAROL}", f"{CAROL},{ALICE}")
+    log("users.db, -wal, -shm unreadable as postfix and as nobody:postfix; postmap -q works")
+    with stack:
+        pf = stack.postfix
+        # What a crash between the CLI's two commits leaves: users.db has
+        # a change the maps lack, and the maps are marked out of date.
+        maps = sqlite3.connect(stack.db.maps_path)
+        maps.execute("UPDATE state SET guard = 'out of date: run mailfruit maps sync'")
+        maps.commit()
+        users = sqlite3.connect(stack.db.path)
+        users.execute("INSERT INTO aliases (domain_id, address, destination, created)"
+                      " SELECT id, 'late@example.test', ?, 0 FROM domains"
+                      " WHERE name = 'example.test'", (ALICE,))
+        users.commit()
+        users.close()
+        rc, out, err = postmap(stack, "aliases", "late@example.test")
+        # A key the stale maps lack must not be "not found" (550): it fails.
+        assert out == "" and "malformed JSON" in err and "fatal" in err, (rc, out, err)
+        # smtpd's lookups (trivial-rewrite retries proxymap) wait while
+        # the maps refuse: the client waits, nothing is refused or bounced.
+        answer = []
+
+        def rcpt_late():
+            with smtplib.SMTP("127.0.0.1", pf.port, timeout=120) as s:
+                s.ehlo("client.example.net")
+                s.mail("sender@example.net")
+                answer.append(s.rcpt("late@example.test"))
+        client = threading.Thread(target=rcpt_late, daemon=True)
+        client.start()
+        client.join(5)
+        assert client.is_alive() and not answer, f"smtpd answered from stale maps: {answer}"
+        maps.close()
+        log("maps marked out of date: postmap fails, the SMTP client waits")
+        stack.db.ok("user", "list")     # any command repairs them
+        client.join(120)
+        assert answer and answer[0][0] == 250, f"RCPT after the repair: {answer}"
+        assert postmap(stack, "aliases", "late@example.test")[1] == ALICE
+        msg, _ = harness.make_message("after the repair", rcpt="late@example.test")
+        assert not harness.smtp_send(pf.port, msg, "sender@example.net",
+                                     ["late@example.test"], starttls=False)
+        harness.imap_wait_fetch(stack.dovecot, ALICE, 1)
+        log("the next mailfruit command repaired the maps; late@ delivered")
+
+
+@tap.test
+def test_migrate_old_install():
+    """mailfruit migrate turns the old layout (users.db 0640 root:postfix) into the new one"""
+    stack = postfix_stack("userdb-migrate")
+    add_people(stack)
+    db = stack.db
+    try:
+        con = sqlite3.connect(db.path)
+        con.execute("DELETE FROM settings WHERE name = 'maps_group'")
+        con.commit()
+        con.close()
+        db.ok("user", "list")           # -wal/-shm back (the close above removed them)
+        for suffix in ("", "-wal", "-shm"):
+            os.unlink(db.maps_path + suffix)
+            shutil.chown(db.path + suffix, group="postfix")
+            os.chmod(db.path + suffix, 0o640)
+        db.ok("migrate")
+        assert_private(stack)
+        assert postmap(stack, "domains", "example.org")[1] == "example.org"
+        assert db.ok("config", "get", "maps_group").strip() == "postfix"
+    finally:
+        stack.tmp.cleanup()
+    log("migrate: users.db 0600, maps database made for group postfix, postmap -q works")
 
 
 if __name__ == "__main__":

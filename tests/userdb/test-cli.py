@@ -73,7 +73,7 @@ def test_database_states():
     con.execute("PRAGMA user_version = 7")
     con.close()
     expect(db.run("domain", "list"), EX_CONFIG, "newer")
-    check(oct(os.stat(db.path).st_mode & 0o777) == "0o640", "database file is not 0640")
+    check(oct(os.stat(db.path).st_mode & 0o777) == "0o600", "database file is not 0600")
 
 
 @tap.test

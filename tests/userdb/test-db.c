@@ -74,8 +74,8 @@ int main(void)
 	tap_ok(db != NULL, "a new database is created");
 	tap_ok(udb_schema_version(db, &version, err, sizeof(err)) == UDB_OK &&
 	       version == UDB_SCHEMA_VERSION, "it has schema version %d", UDB_SCHEMA_VERSION);
-	tap_ok(stat(path_of("u.db"), &st) == 0 && (st.st_mode & 0777) == 0640,
-	       "the file is mode 0640 (not world-readable) whatever the umask: %o",
+	tap_ok(stat(path_of("u.db"), &st) == 0 && (st.st_mode & 0777) == 0600,
+	       "the file is mode 0600 (password hashes: owner only) whatever the umask: %o",
 	       st.st_mode & 0777);
 	tap_ok(udb_query_int(db, 0, &n, err, sizeof(err), "PRAGMA application_id", "") == UDB_OK &&
 	       n == UDB_APPLICATION_ID, "application_id marks it as mailfruit's");

@@ -32,6 +32,8 @@ class CliError(Exception):
 class Db:
     def __init__(self, path):
         self.path = path
+        # The Postfix maps database the CLI keeps next to users.db.
+        self.maps_path = (path[:-3] if path.endswith(".db") else path) + "-maps.db"
 
     def run(self, *args, secrets=None, check=False, timeout=120, busy_ms=None, env=None):
         """(rc, out, err). Secrets go through one pipe; the caller puts the
