@@ -14,6 +14,7 @@
 #include "settings-parser.h"
 
 #include "mf-secmem.h"
+#include "mf-memwipe.h"
 #include "trees-codec.h"
 #include "trees-key.h"
 #include "trees-crypt.h"
@@ -54,24 +55,6 @@ static const char *trees_getenv(void *context, const char *name)
 	return mail_user_plugin_getenv(context, name);
 }
 
-/* Secrets arrive as userdb fields; once used, wipe them both in the
-   plugin settings and in the raw userdb reply the user keeps. */
-static void trees_wipe_setting(struct mail_user *user, const char *name)
-{
-	const char *value = mail_user_plugin_getenv(user, name);
-	const char *const *field;
-	size_t name_len = strlen(name);
-
-	if (value != NULL)
-		safe_memset((char *)value, 0, strlen(value));
-	if (user->userdb_fields == NULL)
-		return;
-	for (field = user->userdb_fields; *field != NULL; field++) {
-		if (strncmp(*field, name, name_len) == 0 && (*field)[name_len] == '=')
-			safe_memset((char *)*field + name_len + 1, 0, strlen(*field + name_len + 1));
-	}
-}
-
 static void trees_mail_user_deinit(struct mail_user *user)
 {
 	struct trees_user *tuser = TREES_USER_CONTEXT_REQUIRE(user);
@@ -92,7 +75,7 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 {
 	const char *password = mail_user_plugin_getenv(user, "trees_password");
 	const char *key_hex = mail_user_plugin_getenv(user, "trees_secretbox_key");
-	char error[256];
+	char error[256], *key_copy;
 	int ret = 0;
 
 	if (key_hex != NULL && *key_hex != '\0')
@@ -108,8 +91,18 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 			   "userdb_trees_password=%w)";
 		return -1;
 	}
-	trees_wipe_setting(user, "trees_password");
-	trees_wipe_setting(user, "trees_secretbox_key");
+	/* Secrets arrive as userdb fields: once used, wiped everywhere the
+	   mail process keeps them, and the derived key (64 hex, never an
+	   accidental match) also where Dovecot copied it before the plugin
+	   ran: the auth reply's buffer and freed pools (mf-memwipe.h). */
+	key_copy = key_hex != NULL && strlen(key_hex) >= 64 ? mf_secmem_strdup(key_hex) : NULL;
+	trees_wipe_user_secret(user, "trees_password");
+	trees_wipe_user_secret(user, "trees_secretbox_key");
+	if (key_copy != NULL) {
+		(void)mf_memwipe_process(key_copy, strlen(key_copy));
+		mf_secmem_free(key_copy);
+	}
+	mf_memwipe_stack();
 	if (ret < 0) {
 		*error_r = t_strdup_printf("cannot unlock the secret key: %s", error);
 		return -1;

@@ -46,6 +46,10 @@ struct trees_user {
 
 extern const char *trees_plugin_version;
 
+/* Zero the value of userdb field NAME (a secret) in every copy the mail
+   process keeps of it (Dovecot-release specific: trees-wipe-23.c). */
+void trees_wipe_user_secret(struct mail_user *user, const char *name);
+
 void trees_plugin_init(struct module *module);
 void trees_plugin_deinit(void);
 
