@@ -6,6 +6,7 @@
 #include "istream-concat.h"
 #include "ostream.h"
 #include "mail-user.h"
+#include "mail-namespace.h"
 #include "mail-storage-private.h"
 #include "mail-storage-settings.h"
 #include "mail-copy.h"
@@ -41,6 +42,11 @@ struct trees_mailbox {
 	struct mailbox_transaction_context *tee_trans;
 	uint32_t tee_uid;
 	struct trees_ostream_tee tee;
+	/* Another user's mailbox in a shared namespace (ns->owner, not this
+	   storage's user): its mail is encrypted to the owner's key, which
+	   this session does not have; saving here would encrypt to the wrong
+	   key (or store clear text), so it is refused. */
+	const char *foreign_owner;
 };
 #define TREES_MAIL_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, trees_mail_module)
 
@@ -177,6 +183,15 @@ static void trees_mail_user_created(struct mail_user *user)
 	v->deinit = trees_mail_user_deinit;
 	MODULE_CONTEXT_SET(user, trees_user_module, tuser);
 
+	if (user->autocreated && user->creator != NULL) {
+		/* The owner of a shared namespace, created in another user's
+		   session: its settings, trees_* fields included, are that
+		   user's, and the owner's secret key is not here. No key at
+		   all: its mail cannot be encrypted nor read (docs, "Shared
+		   mailboxes"). */
+		tuser->shared_owner = TRUE;
+		return;
+	}
 	if (trees_user_init(user, tuser, &error) < 0) {
 		/* Fails this login or delivery (temporary failure for LMTP):
 		   never fall back to storing plaintext. */
@@ -191,7 +206,7 @@ static void trees_mail_storage_created(struct mail_storage *storage)
 	struct trees_user *tuser = TREES_USER_CONTEXT(storage->user);
 	struct mail_storage_settings *set;
 
-	if (tuser == NULL || tuser->keys == NULL)
+	if (tuser == NULL || (tuser->keys == NULL && !tuser->shared_owner))
 		return;
 	/* dovecot.index.cache holds headers, envelope and bodystructure in
 	   clear. Caching starts only at mail_cache_min_mail_count messages
@@ -240,6 +255,7 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 	const char *context = t_strdup_printf("user %s, mailbox %s, UID %u",
 					      mail->box->storage->user->username,
 					      mailbox_get_vname(mail->box), mail->uid);
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 	struct trees_istream_settings set;
 
 	if (format == TREES_FORMAT_INVALID) {
@@ -248,8 +264,12 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 					"1 and 2)", version);
 		i_error("[trees] %s: %s", context, error);
 		*output_r = i_stream_create_error_str(EINVAL, "[trees] %s: %s", context, error);
+	} else if (tbox != NULL && tbox->foreign_owner != NULL) {
+		*output_r = i_stream_create_error_str(
+			EACCES, "[trees] %s: %s message in a mailbox shared by %s: it opens only "
+				"with its owner's key", context, trees_format_name(format),
+			tbox->foreign_owner);
 	} else if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
-		struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 
 		if (tbox != NULL && tbox->tee.buf != NULL &&
 		    ((mail->saving && tbox->tee_mail == mail) ||
@@ -257,10 +277,16 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 			*output_r = trees_open_tee(tbox, context);
 			return 0;
 		}
-		*output_r = i_stream_create_error_str(
-			EACCES, "[trees] %s: %s message but no private key (it is unlocked "
-				"only at an IMAP/POP3 login or with trees_secretbox_key)",
-			context, trees_format_name(format));
+		*output_r = tuser->shared_owner ?
+			i_stream_create_error_str(
+				EACCES, "[trees] %s: %s message of another user: a shared "
+					"mailbox of a TREES user is readable only by its owner",
+				context, trees_format_name(format)) :
+			i_stream_create_error_str(
+				EACCES, "[trees] %s: %s message but no private key (it is "
+					"unlocked only at an IMAP/POP3 login or with "
+					"trees_secretbox_key)",
+				context, trees_format_name(format));
 		return 0;
 	} else {
 		i_zero(&set);
@@ -369,6 +395,28 @@ static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *
 	return 0;
 }
 
+/* Saving for a user who encrypts into a storage that cannot hold
+   encrypted mail (mbox, imapc, ...), or into another user's shared
+   mailbox: refused, a temporary failure (LMTP answers 4xx, the mail stays
+   queued), never stored in clear or encrypted to the wrong key. */
+static int trees_mail_save_refused(struct mail_save_context *ctx, struct istream *input)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
+	const char *reason = tbox->foreign_owner != NULL ?
+		t_strdup_printf("mailbox shared by %s: its owner's key is not known in "
+				"another user's session", tbox->foreign_owner) :
+		t_strdup_printf("%s storage cannot hold encrypted mail (use maildir, "
+				"sdbox or mdbox)", box->storage->name);
+
+	(void)input;
+	i_error("[trees] user %s, mailbox %s: refusing to save: %s",
+		box->storage->user->username, mailbox_get_vname(box), reason);
+	mail_storage_set_error(box->storage, MAIL_ERROR_TEMP,
+			       t_strdup_printf("[trees] refusing to save: %s", reason));
+	return -1;
+}
+
 /* Remembers the UID the teed mail got, so the saved mail stays readable
    without the secret key while this process delivers it on. */
 static int trees_transaction_commit(struct mailbox_transaction_context *t,
@@ -412,8 +460,12 @@ static int trees_mail_copy(struct mail_save_context *ctx, struct mail *mail)
 {
 	struct mailbox *box = ctx->transaction->box;
 	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
+	struct trees_mailbox *src_tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 
-	if (mail->box->storage->user != box->storage->user)
+	/* The same for a shared mailbox of another user, which has this
+	   session's user as its storage's user but the owner's keys. */
+	if (mail->box->storage->user != box->storage->user || tbox->foreign_owner != NULL ||
+	    (src_tbox != NULL && src_tbox->foreign_owner != NULL))
 		return mail_storage_copy(ctx, mail);
 	return tbox->module_ctx.super.copy(ctx, mail);
 }
@@ -440,6 +492,7 @@ static void trees_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
 	struct trees_user *tuser = TREES_USER_CONTEXT(box->storage->user);
+	struct mail_namespace *ns = mailbox_get_namespace(box);
 	struct trees_mailbox *tbox;
 
 	/* Registered with mail_storage_hooks_add_forced(): runs for users
@@ -454,10 +507,16 @@ static void trees_mailbox_allocated(struct mailbox *box)
 	v->transaction_commit = trees_transaction_commit;
 	v->transaction_rollback = trees_transaction_rollback;
 	/* Storages with binary data (maildir, sdbox, mdbox, raw) can hold
-	   encrypted mail; mbox cannot. */
-	if (tuser->encrypt && tuser->keys != NULL &&
-	    (box->storage->class_flags & MAIL_STORAGE_CLASS_FLAG_BINARY_DATA) != 0)
-		v->save_begin = trees_mail_save_begin;
+	   encrypted mail; the others (mbox, imapc, pop3c) refuse to save. */
+	if (ns->owner != NULL && ns->owner != box->storage->user)
+		tbox->foreign_owner = p_strdup(box->pool, ns->owner->username);
+	if (tbox->foreign_owner != NULL || tuser->shared_owner)
+		v->save_begin = trees_mail_save_refused;
+	else if (tuser->encrypt && tuser->keys != NULL) {
+		v->save_begin = (box->storage->class_flags &
+				 MAIL_STORAGE_CLASS_FLAG_BINARY_DATA) != 0 ?
+			trees_mail_save_begin : trees_mail_save_refused;
+	}
 	MODULE_CONTEXT_SET(box, trees_storage_module, tbox);
 }
 

@@ -7,7 +7,8 @@ Contract:
     (VmFlags "lo": libsodium's sodium_malloc() memory, also MADV_DONTDUMP).
     Occurrences spanning two mappings are not counted (mappings of one
     allocation are contiguous, but a secret never straddles one).
-  * where(pid, needle): "mapping name (perms, dd?)" of each unlocked copy,
+  * where(pid, needle): "mapping name (perms, dd?)" of each unlocked copy
+    (with MF_MEMSCAN_CONTEXT=1 in the environment also the bytes around it),
     for messages.
   * dovecot_processes(dc): {"imap": [pids], "auth": [...], "auth-worker":
     [...], "lmtp": [...]} of a harness.Dovecot, by process name.
