@@ -2,10 +2,10 @@
  * mf-memwipe.h - remove stray copies of a secret from this process.
  *
  * Contract: mf_memwipe_process(secret, len) zeroes every occurrence of the
- * len bytes at `secret` in this process's private, readable and writable
- * mappings (heap, anonymous memory with Dovecot's pools and data stack,
- * libraries' data), except the mapping holding `secret` itself and the
- * stack. It returns how many copies it zeroed, or -1 when /proc/self/maps
+ * len bytes at `secret` in this process's private anonymous writable
+ * memory (heap, anonymous mappings: malloc, Dovecot's pools and data stack),
+ * except the mapping holding `secret` itself; not the stack, not file
+ * mappings. It returns how many copies it zeroed, or -1 when /proc/self/maps
  * cannot be read. It is for a secret that code outside ours copied into
  * memory we cannot reach (freed pools, stream buffers): len must be at
  * least 32 so a match is never an accident (a derived key in hex, not a
