@@ -206,7 +206,7 @@ static void trees_mail_storage_created(struct mail_storage *storage)
 	struct trees_user *tuser = TREES_USER_CONTEXT(storage->user);
 	struct mail_storage_settings *set;
 
-	if (tuser == NULL || (tuser->keys == NULL && !tuser->shared_owner))
+	if (tuser == NULL || tuser->keys == NULL)
 		return;
 	/* dovecot.index.cache holds headers, envelope and bodystructure in
 	   clear. Caching starts only at mail_cache_min_mail_count messages
@@ -270,23 +270,16 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 				"with its owner's key", context, trees_format_name(format),
 			tbox->foreign_owner);
 	} else if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
-
 		if (tbox != NULL && tbox->tee.buf != NULL &&
 		    ((mail->saving && tbox->tee_mail == mail) ||
 		     (mail->uid != 0 && mail->uid == tbox->tee_uid))) {
 			*output_r = trees_open_tee(tbox, context);
 			return 0;
 		}
-		*output_r = tuser->shared_owner ?
-			i_stream_create_error_str(
-				EACCES, "[trees] %s: %s message of another user: a shared "
-					"mailbox of a TREES user is readable only by its owner",
-				context, trees_format_name(format)) :
-			i_stream_create_error_str(
-				EACCES, "[trees] %s: %s message but no private key (it is "
-					"unlocked only at an IMAP/POP3 login or with "
-					"trees_secretbox_key)",
-				context, trees_format_name(format));
+		*output_r = i_stream_create_error_str(
+			EACCES, "[trees] %s: %s message but no private key (it is unlocked "
+				"only at an IMAP/POP3 login or with trees_secretbox_key)",
+			context, trees_format_name(format));
 		return 0;
 	} else {
 		i_zero(&set);
