@@ -390,7 +390,13 @@ static void mf_lookup_credentials(struct auth_request *request,
    delivery fails (LMTP: 4xx). docs/dovecot-trees.md, "Enforcement". */
 static void mf_set_plugin_field(struct auth_request *request)
 {
+#if !DOVECOT_PREREQ(2, 4, 0)
 	auth_request_set_userdb_field(request, "mail_plugins+", " trees");
+#else
+	/* 2.4 refuses '+' on its boolean-list mail_plugins and would fail
+	   every such user: the 2.4 port brings its own field. */
+	(void)request;
+#endif
 }
 
 static void mf_userdb_lookup(struct auth_request *request, userdb_callback_t *callback)
