@@ -6,6 +6,7 @@
 #include "istream-concat.h"
 #include "ostream.h"
 #include "mail-user.h"
+#include "mail-namespace.h"
 #include "mail-storage-private.h"
 #include "mail-storage-settings.h"
 #include "mail-copy.h"
@@ -14,6 +15,7 @@
 #include "settings-parser.h"
 
 #include "mf-secmem.h"
+#include "mf-memwipe.h"
 #include "trees-codec.h"
 #include "trees-key.h"
 #include "trees-crypt.h"
@@ -40,6 +42,11 @@ struct trees_mailbox {
 	struct mailbox_transaction_context *tee_trans;
 	uint32_t tee_uid;
 	struct trees_ostream_tee tee;
+	/* Another user's mailbox in a shared namespace (ns->owner, not this
+	   storage's user): its mail is encrypted to the owner's key, which
+	   this session does not have; saving here would encrypt to the wrong
+	   key (or store clear text), so it is refused. */
+	const char *foreign_owner;
 };
 #define TREES_MAIL_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, trees_mail_module)
 
@@ -52,24 +59,6 @@ static MODULE_CONTEXT_DEFINE_INIT(trees_mail_module, &mail_module_register);
 static const char *trees_getenv(void *context, const char *name)
 {
 	return mail_user_plugin_getenv(context, name);
-}
-
-/* Secrets arrive as userdb fields; once used, wipe them both in the
-   plugin settings and in the raw userdb reply the user keeps. */
-static void trees_wipe_setting(struct mail_user *user, const char *name)
-{
-	const char *value = mail_user_plugin_getenv(user, name);
-	const char *const *field;
-	size_t name_len = strlen(name);
-
-	if (value != NULL)
-		safe_memset((char *)value, 0, strlen(value));
-	if (user->userdb_fields == NULL)
-		return;
-	for (field = user->userdb_fields; *field != NULL; field++) {
-		if (strncmp(*field, name, name_len) == 0 && (*field)[name_len] == '=')
-			safe_memset((char *)*field + name_len + 1, 0, strlen(*field + name_len + 1));
-	}
 }
 
 static void trees_mail_user_deinit(struct mail_user *user)
@@ -92,7 +81,7 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 {
 	const char *password = mail_user_plugin_getenv(user, "trees_password");
 	const char *key_hex = mail_user_plugin_getenv(user, "trees_secretbox_key");
-	char error[256];
+	char error[256], *key_copy;
 	int ret = 0;
 
 	if (key_hex != NULL && *key_hex != '\0')
@@ -108,8 +97,18 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 			   "userdb_trees_password=%w)";
 		return -1;
 	}
-	trees_wipe_setting(user, "trees_password");
-	trees_wipe_setting(user, "trees_secretbox_key");
+	/* Secrets arrive as userdb fields: once used, wiped everywhere the
+	   mail process keeps them, and the derived key (64 hex, never an
+	   accidental match) also where Dovecot copied it before the plugin
+	   ran: the auth reply's buffer and freed pools (mf-memwipe.h). */
+	key_copy = key_hex != NULL && strlen(key_hex) >= 64 ? mf_secmem_strdup(key_hex) : NULL;
+	trees_wipe_user_secret(user, "trees_password");
+	trees_wipe_user_secret(user, "trees_secretbox_key");
+	if (key_copy != NULL) {
+		(void)mf_memwipe_process(key_copy, strlen(key_copy));
+		mf_secmem_free(key_copy);
+	}
+	mf_memwipe_stack();
 	if (ret < 0) {
 		*error_r = t_strdup_printf("cannot unlock the secret key: %s", error);
 		return -1;
@@ -184,6 +183,15 @@ static void trees_mail_user_created(struct mail_user *user)
 	v->deinit = trees_mail_user_deinit;
 	MODULE_CONTEXT_SET(user, trees_user_module, tuser);
 
+	if (user->autocreated && user->creator != NULL) {
+		/* The owner of a shared namespace, created in another user's
+		   session: its settings, trees_* fields included, are that
+		   user's, and the owner's secret key is not here. No key at
+		   all: its mail cannot be encrypted nor read (docs, "Shared
+		   mailboxes"). */
+		tuser->shared_owner = TRUE;
+		return;
+	}
 	if (trees_user_init(user, tuser, &error) < 0) {
 		/* Fails this login or delivery (temporary failure for LMTP):
 		   never fall back to storing plaintext. */
@@ -247,6 +255,7 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 	const char *context = t_strdup_printf("user %s, mailbox %s, UID %u",
 					      mail->box->storage->user->username,
 					      mailbox_get_vname(mail->box), mail->uid);
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 	struct trees_istream_settings set;
 
 	if (format == TREES_FORMAT_INVALID) {
@@ -255,9 +264,12 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 					"1 and 2)", version);
 		i_error("[trees] %s: %s", context, error);
 		*output_r = i_stream_create_error_str(EINVAL, "[trees] %s: %s", context, error);
+	} else if (tbox != NULL && tbox->foreign_owner != NULL) {
+		*output_r = i_stream_create_error_str(
+			EACCES, "[trees] %s: %s message in a mailbox shared by %s: it opens only "
+				"with its owner's key", context, trees_format_name(format),
+			tbox->foreign_owner);
 	} else if (tuser->keys == NULL || !trees_keypair_has_secret(tuser->keys)) {
-		struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
-
 		if (tbox != NULL && tbox->tee.buf != NULL &&
 		    ((mail->saving && tbox->tee_mail == mail) ||
 		     (mail->uid != 0 && mail->uid == tbox->tee_uid))) {
@@ -376,6 +388,28 @@ static int trees_mail_save_begin(struct mail_save_context *ctx, struct istream *
 	return 0;
 }
 
+/* Saving for a user who encrypts into a storage that cannot hold
+   encrypted mail (mbox, imapc, ...), or into another user's shared
+   mailbox: refused, a temporary failure (LMTP answers 4xx, the mail stays
+   queued), never stored in clear or encrypted to the wrong key. */
+static int trees_mail_save_refused(struct mail_save_context *ctx, struct istream *input)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
+	const char *reason = tbox->foreign_owner != NULL ?
+		t_strdup_printf("mailbox shared by %s: its owner's key is not known in "
+				"another user's session", tbox->foreign_owner) :
+		t_strdup_printf("%s storage cannot hold encrypted mail (use maildir, "
+				"sdbox or mdbox)", box->storage->name);
+
+	(void)input;
+	i_error("[trees] user %s, mailbox %s: refusing to save: %s",
+		box->storage->user->username, mailbox_get_vname(box), reason);
+	mail_storage_set_error(box->storage, MAIL_ERROR_TEMP,
+			       t_strdup_printf("[trees] refusing to save: %s", reason));
+	return -1;
+}
+
 /* Remembers the UID the teed mail got, so the saved mail stays readable
    without the secret key while this process delivers it on. */
 static int trees_transaction_commit(struct mailbox_transaction_context *t,
@@ -419,8 +453,12 @@ static int trees_mail_copy(struct mail_save_context *ctx, struct mail *mail)
 {
 	struct mailbox *box = ctx->transaction->box;
 	struct trees_mailbox *tbox = TREES_MAILBOX_CONTEXT(box);
+	struct trees_mailbox *src_tbox = TREES_MAILBOX_CONTEXT_OPT(mail->box);
 
-	if (mail->box->storage->user != box->storage->user)
+	/* The same for a shared mailbox of another user, which has this
+	   session's user as its storage's user but the owner's keys. */
+	if (mail->box->storage->user != box->storage->user || tbox->foreign_owner != NULL ||
+	    (src_tbox != NULL && src_tbox->foreign_owner != NULL))
 		return mail_storage_copy(ctx, mail);
 	return tbox->module_ctx.super.copy(ctx, mail);
 }
@@ -447,6 +485,7 @@ static void trees_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
 	struct trees_user *tuser = TREES_USER_CONTEXT(box->storage->user);
+	struct mail_namespace *ns = mailbox_get_namespace(box);
 	struct trees_mailbox *tbox;
 
 	/* Registered with mail_storage_hooks_add_forced(): runs for users
@@ -461,10 +500,16 @@ static void trees_mailbox_allocated(struct mailbox *box)
 	v->transaction_commit = trees_transaction_commit;
 	v->transaction_rollback = trees_transaction_rollback;
 	/* Storages with binary data (maildir, sdbox, mdbox, raw) can hold
-	   encrypted mail; mbox cannot. */
-	if (tuser->encrypt && tuser->keys != NULL &&
-	    (box->storage->class_flags & MAIL_STORAGE_CLASS_FLAG_BINARY_DATA) != 0)
-		v->save_begin = trees_mail_save_begin;
+	   encrypted mail; the others (mbox, imapc, pop3c) refuse to save. */
+	if (ns->owner != NULL && ns->owner != box->storage->user)
+		tbox->foreign_owner = p_strdup(box->pool, ns->owner->username);
+	if (tbox->foreign_owner != NULL || tuser->shared_owner)
+		v->save_begin = trees_mail_save_refused;
+	else if (tuser->encrypt && tuser->keys != NULL) {
+		v->save_begin = (box->storage->class_flags &
+				 MAIL_STORAGE_CLASS_FLAG_BINARY_DATA) != 0 ?
+			trees_mail_save_begin : trees_mail_save_refused;
+	}
 	MODULE_CONTEXT_SET(box, trees_storage_module, tbox);
 }
 

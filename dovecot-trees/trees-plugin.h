@@ -17,6 +17,12 @@
  *     with the unlocked key, mail_crypt CRYPTED mail with mail_crypt's keys.
  *   - For TREES users nothing of a message goes to dovecot.index.cache (the
  *     storage's mail_cache_min_mail_count is raised so no field is cached).
+ *   - Storages that cannot hold encrypted mail (no binary data: mbox,
+ *     imapc) refuse an encrypting user's saves: temporary failure.
+ *   - Shared namespaces: the owner's mailboxes refuse saves and their
+ *     encrypted mail fails to open (the owner's keys are not there).
+ *   - Secret userdb fields are wiped after the unlock (trees-wipe-23.c and,
+ *     for the derived key, by value in the whole process: mf-memwipe.h).
  */
 
 #include "module-context.h"
@@ -31,6 +37,9 @@ struct trees_user {
 	union mail_user_module_context module_ctx;
 
 	bool encrypt;          /* trees_enabled=1: new mail is encrypted */
+	/* The owner of a shared namespace in another user's session: no keys
+	   (the settings are that user's); saving is refused. */
+	bool shared_owner;
 	unsigned int version;  /* trees_version for new mail */
 	struct trees_keypair *keys; /* NULL: no TREES key; secret only after unlock */
 	struct trees_crypt_keys *crypt; /* mail_crypt keys, NULL if none */
@@ -45,6 +54,10 @@ struct trees_user {
 };
 
 extern const char *trees_plugin_version;
+
+/* Zero the value of userdb field NAME (a secret) in every copy the mail
+   process keeps of it (Dovecot-release specific: trees-wipe-23.c). */
+void trees_wipe_user_secret(struct mail_user *user, const char *name);
 
 void trees_plugin_init(struct module *module);
 void trees_plugin_deinit(void);

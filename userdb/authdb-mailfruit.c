@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "mf-secmem.h"
+#include "mf-memwipe.h"
 #include "udb-store.h"
 
 #define MF_DEFAULT_BUSY_MS 1000
@@ -195,9 +196,10 @@ static void mf_emit_userdb(void *context, const char *field, const char *value)
 	auth_request_set_field(ctx->request, t_strconcat("userdb_", field, NULL), value, NULL);
 }
 
-/* The fields the TREES plugin needs to unlock with the derived key. */
-static void mf_set_unlock_fields(struct auth_request *request, const struct udb_mailbox *mb,
-				 const struct udb_wrap *wrap, const unsigned char *key)
+/* The fields the TREES plugin needs to unlock with the derived key; the
+   key's hex (locked memory) is returned for mf_wipe_sent_key(). */
+static char *mf_set_unlock_fields(struct auth_request *request, const struct udb_mailbox *mb,
+				  const struct udb_wrap *wrap, const unsigned char *key)
 {
 	struct mf_emit_ctx ctx = { request };
 	char *hex = mf_secmem_alloc(TREES_SECRETBOX_KEYBYTES * 2 + 1);
@@ -206,11 +208,26 @@ static void mf_set_unlock_fields(struct auth_request *request, const struct udb_
 		i_fatal_status(FATAL_OUTOFMEM, "mailfruit: out of locked memory");
 	sodium_bin2hex(hex, TREES_SECRETBOX_KEYBYTES * 2 + 1, key, TREES_SECRETBOX_KEYBYTES);
 	auth_request_set_field(request, "userdb_trees_secretbox_key", hex, NULL);
-	mf_secmem_free(hex);
 	trees_locked_key_fields(&wrap->locked, mb->public_key, mf_emit_userdb, &ctx);
 	auth_request_set_field(request, "userdb_trees_enabled", mb->trees_enabled ? "1" : "0",
 			       NULL);
 	auth_request_set_field(request, "userdb_trees_version", dec2str(mb->trees_version), NULL);
+	return hex;
+}
+
+/* Once the reply carrying the derived key has gone to the auth master,
+   this worker needs it no more: Dovecot's copies (the request's fields,
+   the serialized reply, the request line from the master) are in pools
+   and buffers it frees without wiping, so they are found by value and
+   zeroed (mf-memwipe.h); so is what argon2 and libsodium left on the
+   stack. */
+static void mf_wipe_sent_key(char *key_hex)
+{
+	if (key_hex != NULL) {
+		(void)mf_memwipe_process(key_hex, strlen(key_hex));
+		mf_secmem_free(key_hex);
+	}
+	mf_memwipe_stack();
 }
 
 /* The recovery code resets the password ('mailfruit user passwd'); it is no
@@ -230,7 +247,7 @@ static size_t mf_login_wraps(struct udb_wrap *wraps, size_t n)
 static enum passdb_result mf_verify_keys(struct auth_request *request,
 					 const struct udb_mailbox *mb,
 					 const struct udb_wrap *wraps, size_t n,
-					 const char *password)
+					 const char *password, char **key_hex_r)
 {
 	unsigned char *key = mf_secmem_alloc(TREES_SECRETBOX_KEYBYTES);
 	char err[256] = "";
@@ -252,7 +269,7 @@ static enum passdb_result mf_verify_keys(struct auth_request *request,
 					  wraps[used].kind == UDB_WRAP_APP ? wraps[used].name : "")
 			: err);
 	if (ret > 0)
-		mf_set_unlock_fields(request, mb, &wraps[used], key);
+		*key_hex_r = mf_set_unlock_fields(request, mb, &wraps[used], key);
 	mf_secmem_free(key);
 	if (ret == 0) {
 		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
@@ -325,6 +342,7 @@ static void mf_verify_plain(struct auth_request *request, const char *password,
 	struct mf_passdb_module *module = (struct mf_passdb_module *)request->passdb->passdb;
 	struct udb_wrap wraps[UDB_WRAPS_MAX];
 	struct udb_mailbox mb;
+	char *key_hex = NULL;
 	size_t n = 0;
 	enum udb_rc rc;
 
@@ -341,9 +359,11 @@ static void mf_verify_plain(struct auth_request *request, const char *password,
 		return;
 	}
 	callback(mb.has_keys ? mf_verify_keys(request, &mb, wraps, mf_login_wraps(wraps, n),
-					      password)
+					      password, &key_hex)
 			     : mf_verify_hash(request, &mb, password), request);
 	sodium_memzero(wraps, sizeof(wraps));
+	if (mb.has_keys)
+		mf_wipe_sent_key(key_hex);
 }
 
 static void mf_lookup_credentials(struct auth_request *request,
@@ -377,11 +397,29 @@ static void mf_lookup_credentials(struct auth_request *request,
 	passdb_handle_credentials(PASSDB_RESULT_OK, crypted, scheme, callback, request);
 }
 
+/* A mailbox with TREES keys makes every Dovecot process that serves it
+   load the plugin: "mail_plugins+" is Dovecot 2.3's userdb syntax for
+   appending to the setting, so a local configuration that leaves trees out
+   (a protocol lmtp { mail_plugins } block, a Dovecot without it) cannot
+   deliver in clear; if the plugin cannot be loaded, the user's session or
+   delivery fails (LMTP: 4xx). docs/dovecot-trees.md, "Enforcement". */
+static void mf_set_plugin_field(struct auth_request *request)
+{
+#if !DOVECOT_PREREQ(2, 4, 0)
+	auth_request_set_userdb_field(request, "mail_plugins+", " trees");
+#else
+	/* 2.4 refuses '+' on its boolean-list mail_plugins and would fail
+	   every such user: the 2.4 port brings its own field. */
+	(void)request;
+#endif
+}
+
 static void mf_userdb_lookup(struct auth_request *request, userdb_callback_t *callback)
 {
 	struct mf_userdb_module *module = (struct mf_userdb_module *)request->userdb->userdb;
 	struct udb_mailbox mb;
-	char pk[TREES_KEYBYTES * 2 + 1];
+	char pk[TREES_KEYBYTES * 2 + 1], *key_hex = NULL;
+	const char *sent_key;
 	enum udb_rc rc;
 
 	rc = mf_mailbox_lookup(request, module->db, &mb, NULL, NULL);
@@ -408,8 +446,17 @@ static void mf_userdb_lookup(struct auth_request *request, userdb_callback_t *ca
 		auth_request_set_userdb_field(request, "trees_public_key",
 					      sodium_bin2hex(pk, sizeof(pk), mb.public_key,
 							     TREES_KEYBYTES));
+		mf_set_plugin_field(request);
+		/* The login's derived key (from the passdb) goes back in this
+		   reply: remembered to be wiped once it is sent. */
+		sent_key = request->fields.userdb_reply == NULL ? NULL :
+			auth_fields_find(request->fields.userdb_reply, "trees_secretbox_key");
+		if (sent_key != NULL)
+			key_hex = mf_secmem_strdup(sent_key);
 	}
 	callback(USERDB_RESULT_OK, request);
+	if (mb.has_keys)
+		mf_wipe_sent_key(key_hex);
 }
 
 static struct userdb_iterate_context *
