@@ -9,12 +9,17 @@
 #   enable/disable  record or drop REQUESTER's wish (a package name), then apply
 #   apply           wire when at least one package wants it, else unwire
 #   unwire          take the wiring out now, keep the wishes (prerm remove)
-#   status          print "wired" or "not wired" and who wants it
+#   status          print "wired", "not wired" or (a component that can tell)
+#                   "wired but unreachable (WHY)", and who wants it
 # Wishes live in /var/lib/<package>/wired-by/<requester>; purge removes them.
 # Exit status: 0, or 64 for bad usage, 70 when postconf or a file write fails.
 set -eu
 
-state=/var/lib/$PKG/wired-by
+# MF_WIRING_VARLIB: tests only (the state in a temp dir); MAIL_CONFIG is
+# Postfix's own (postconf obeys it).
+varlib=${MF_WIRING_VARLIB:-/var/lib}/$PKG
+state=$varlib/wired-by
+postfix_dir=${MAIL_CONFIG:-/etc/postfix}
 
 wanted_by() {
 	[ -d "$state" ] || return 0
@@ -22,7 +27,7 @@ wanted_by() {
 }
 
 postfix_configured() {
-	[ -f /etc/postfix/main.cf ] && command -v postconf >/dev/null 2>&1
+	[ -f "$postfix_dir/main.cf" ] && command -v postconf >/dev/null 2>&1
 }
 
 # Reload a running Postfix; invoke-rc.d obeys a policy-rc.d.
@@ -44,7 +49,9 @@ dovecot_reload() {
 # ENTRY (and BASE, what an empty PARAM stands for, or "") and define
 # has_entry VALUE and without_entry VALUE (VALUE with the entry taken out).
 # An empty PARAM becomes "BASE, ENTRY"; /var/lib/$PKG/was-empty remembers
-# that, so unwiring puts PARAM back to its default.
+# that, so unwiring puts PARAM back to its default. A component may define
+# with_entry VALUE (VALUE with the entry put where it decides); without it
+# the entry goes at the end.
 list_is_wired() {
 	postfix_configured && has_entry "$(postconf -h "$PARAM" 2>/dev/null)"
 }
@@ -58,8 +65,10 @@ list_wire() {
 	has_entry "$cur" && return 0
 	if [ -z "$cur" ]; then
 		postconf -e "$PARAM = ${BASE:+$BASE, }$ENTRY" || exit 70
-		mkdir -p "/var/lib/$PKG"
-		: >"/var/lib/$PKG/was-empty"
+		mkdir -p "$varlib"
+		: >"$varlib/was-empty"
+	elif command -v with_entry >/dev/null 2>&1; then
+		postconf -e "$PARAM = $(with_entry "$cur")" || exit 70
 	else
 		postconf -e "$PARAM = $cur, $ENTRY" || exit 70
 	fi
@@ -72,7 +81,7 @@ list_unwire() {
 	cur=$(postconf -h "$PARAM") || exit 70
 	if has_entry "$cur"; then
 		new=$(without_entry "$cur")
-		if [ -z "$new" ] || { [ -f "/var/lib/$PKG/was-empty" ] && [ "$new" = "$BASE" ]; }; then
+		if [ -z "$new" ] || { [ -f "$varlib/was-empty" ] && [ "$new" = "$BASE" ]; }; then
 			postconf -X "$PARAM" || exit 70
 		else
 			postconf -e "$PARAM = $new" || exit 70
@@ -80,7 +89,7 @@ list_unwire() {
 		echo "$PKG: removed \"$ENTRY\" from Postfix's $PARAM" >&2
 		postfix_reload
 	fi
-	rm -f "/var/lib/$PKG/was-empty"
+	rm -f "$varlib/was-empty"
 }
 
 main() {
@@ -104,7 +113,13 @@ main() {
 		unwire
 		;;
 	status)
-		if is_wired; then printf 'wired'; else printf 'not wired'; fi
+		if ! is_wired; then
+			printf 'not wired'
+		elif command -v unreachable_why >/dev/null 2>&1 && why=$(unreachable_why); then
+			printf 'wired but unreachable (%s)' "$why"
+		else
+			printf 'wired'
+		fi
 		printf '; wanted by: %s\n' "$(wanted_by)"
 		;;
 	*)

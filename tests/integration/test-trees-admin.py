@@ -6,9 +6,15 @@
    without either it fails with the plugin's "no private key" message.
 2. dovecot-trees/trees-reencrypt copies a mailbox holding plaintext, riseup
    v1, mail_crypt and v2 messages (two folders) into a new location where
-   every message is v2, showing progress per mailbox; after the swap the
-   user reads every message unchanged over IMAP.
+   every message is v2, showing progress per mailbox, and swaps it into the
+   place of the old one itself; the user reads every message unchanged over
+   IMAP and nothing of the old maildir is left.
+3. Mail delivered over LMTP all through a trees-reencrypt run (a sender that
+   retries temporary failures, as Postfix does) ends up in the new maildir,
+   stored as v2: none is left behind in the old one.
 """
+import threading
+import time
 import os
 import shutil
 import subprocess
@@ -98,20 +104,89 @@ def reencrypt_to_v2():
         assert p.returncode == 0, out
         assert "[1/2] INBOX: 4 messages ... done" in out and "[2/2] Archive: 1 messages ... done" in out
 
+        assert "is now" in out and "old maildir is deleted" in out, out
         home = dc.home(user)
         new_files = []
-        for d, _, names in os.walk(os.path.join(home, "Maildir.v2")):
+        for d, _, names in os.walk(os.path.join(home, "Maildir")):
             if os.path.basename(d) in ("cur", "new"):
                 for name in names:
                     with open(os.path.join(d, name), "rb") as f:
                         new_files.append(f.read())
         assert len(new_files) == 5 and all(d.startswith(MAGIC + b"\x02") for d in new_files), \
             [d[:8] for d in new_files]
-        shutil.move(os.path.join(home, "Maildir"), os.path.join(home, "Maildir.old"))
-        shutil.move(os.path.join(home, "Maildir.v2"), os.path.join(home, "Maildir"))
+        assert not [n for n in os.listdir(home) if n.startswith("Maildir.")], os.listdir(home)
         after = {box: fetch_all(dc, user, box) for box in ("INBOX", "Archive")}
         assert after == before, "mail changed in re-encryption"
         log("5 messages in 2 folders are v2 now and read back unchanged")
+
+
+@tap.test
+def reencrypt_while_mail_arrives():
+    """mail delivered over LMTP all through trees-reencrypt ends up in the new maildir as v2"""
+    stack = tf.TreesStack("trees-reencrypt-live")
+    _, skey = stack.trees_user("gwen@example.test", "gwen-pw-1", version=2)
+    user = "gwen@example.test"
+    with stack:
+        dc = stack.dovecot
+        # Enough old plaintext mail for the copy to take a while.
+        for i in range(60):
+            stack.put_maildir(user, b"Subject: old %d\n\n" % i + b"old mail\n" * 4000,
+                              "10000%05d.M%dP1.old:2," % (i, i))
+        conf = admin_conf(stack, "admin.conf", f"trees_secretbox_key = {skey}")
+        tool = subprocess.Popen(["sh", REENCRYPT, "-c", conf, "-u", user, "-d",
+                                 "maildir:~/Maildir.v2"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        accepted, tempfailed = [], []
+        out = []
+        reader = threading.Thread(target=lambda: out.append(tool.stdout.read()), daemon=True)
+        reader.start()
+        i = 0
+        pending = None
+        deadline = time.monotonic() + 240
+        # Deliver until the tool is done and every message got in; a 4xx
+        # is retried, as Postfix would.
+        while time.monotonic() < deadline:
+            running = tool.poll() is None
+            if pending is None:
+                if not running and i > 0:
+                    break
+                i += 1
+                pending = f"live {i}"
+            msg, _ = harness.make_message(pending, rcpt=user)
+            code, reply = tf.lmtp_deliver(dc, user, msg)
+            if code == 250:
+                accepted.append(pending)
+                pending = None
+            elif 400 <= code < 500:
+                tempfailed.append((pending, code, reply))
+            else:
+                raise AssertionError(f"{pending}: {code} {reply}")
+            time.sleep(0.05)
+        tool.wait(timeout=60)
+        reader.join(timeout=10)
+        text = out[0].decode(errors="replace") if out else ""
+        for line in text.splitlines():
+            log(f"trees-reencrypt: {line}")
+        log(f"{len(accepted)} messages delivered during the run, {len(tempfailed)} temporary "
+            f"failures (retried): {tempfailed[:3]}")
+        assert tool.returncode == 0, text
+        assert pending is None, f"{pending} never got in"
+        assert len(accepted) >= 3, "too few deliveries overlapped the run"
+        assert tempfailed, "no delivery met the hold"
+        home = dc.home(user)
+        assert not [n for n in os.listdir(home) if n.startswith("Maildir.")], os.listdir(home)
+        files = stack.maildir_files(user)
+        assert len(files) == 60 + len(accepted), (len(files), 60 + len(accepted))
+        assert all(d.startswith(MAGIC + b"\x02") for d in files.values()), "not all v2"
+        conn = dc.imap(user)
+        conn.select("INBOX", readonly=True)
+        typ, data = conn.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        conn.logout()
+        subjects = {d[1].decode().split(":", 1)[1].strip() for d in data if isinstance(d, tuple)}
+        missing = [s for s in accepted if s not in subjects]
+        assert not missing, f"delivered during the run but not in the new maildir: {missing}"
+        assert len(subjects) == 60 + len(accepted)
+        log(f"all {60 + len(accepted)} messages in the swapped maildir, all v2")
 
 
 def ec_keypair(tmp):
