@@ -144,7 +144,7 @@ def cycle(side, c, rng, samples, args):
     word = rng.choice(corpus.SUBJECT_WORDS)
     sender = rng.choice(corpus.SENDERS)[0].split()[0]
     u, _ = t("SEARCH SUBJECT", f'UID SEARCH SUBJECT "{word}"')
-    assert len(u[0].split()) > 2, (side.name, "SEARCH SUBJECT found nothing", word)
+    assert any(r.startswith(b"* SEARCH ") for r in u), (side.name, "SEARCH SUBJECT", word)
     t("SEARCH FROM", f'UID SEARCH FROM "{sender}"')
     t("SEARCH HEADER", 'UID SEARCH HEADER List-Id "lists.example.net"')
     t("SORT", f"UID SORT ({rng.choice(SORTS)}) UTF-8 ALL")
@@ -277,7 +277,10 @@ def search_bench(sides, args):
                 t0 = time.monotonic()
                 u, _ = conns[s.name].cmd(text)
                 dt = time.monotonic() - t0
-                hits = len(u[0].split()) - 2
+                # Slow searches also send "* OK Searched 76% of the mailbox".
+                reply = [r for r in u if r.startswith(b"* SEARCH")]
+                assert len(reply) == 1, (s.name, q, u)
+                hits = len(reply[0].split()) - 2
                 assert found.setdefault(q, hits) == hits, (s.name, q, hits, found[q])
                 if r:
                     times[q][s.name].append(dt)
