@@ -24,6 +24,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "userdb"))
 import harness  # noqa: E402
 import trees_fixture  # noqa: E402
+import dovecot_conf  # noqa: E402
 from userdb_fixture import Db  # noqa: E402,F401
 
 MODULE = os.path.join(harness.BUILDDIR, "userdb", ".libs", "libauthdb_mailfruit.so")
@@ -41,10 +42,11 @@ class MailfruitStack(harness.Stack):
         self.db.init(fast=fast, home_template=os.path.join(dc.homes, "%d", "%n"), group=group)
         self.db.ok("domain", "add", DOMAIN)
         args = db_args or f"{self.db.path} busy_timeout={busy_ms}"
-        dc.passdb = f"passdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"
-        dc.userdb = f"userdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"
+        dc.passdb = dovecot_conf.passdb("mailfruit", args=args)
+        dc.userdb = dovecot_conf.userdb("mailfruit", args=args)
+        trees_fixture.add_settings_module(dc)
         conf = trees_fixture.BASE_CONF.format(modules=trees_fixture.plugin_dir(self.tmp),
-                                              plugins="mail_plugins = $mail_plugins trees")
+                                              plugins=dovecot_conf.mail_plugins("trees"))
         self.pwhash_log = None
         if count_pwhash:
             assert os.path.exists(PWHASH_SHIM), f"{PWHASH_SHIM} is missing"
@@ -81,7 +83,7 @@ class MailfruitStack(harness.Stack):
 def doveadm_in_ns(dc, *args, check=True):
     """doveadm inside Dovecot's PID namespace: "auth login" sends its PID to
     auth-master, which compares it with the peer's, as seen from there."""
-    return harness.run(["nsenter", "--target", str(dc.pid), "--pid", "--", "doveadm", "-c",
+    return harness.run(["nsenter", "--target", str(dc.pid), "--pid", "--mount", "--", "doveadm", "-c",
                         dc.conf] + list(args), check=check)
 
 
