@@ -18,6 +18,10 @@ lines (ending in a newline).
   * mail_crypt_read_keys(private_pem_path) / mail_crypt_write_options(...):
     mail_crypt's keys under the release's setting names.
   * doveadm_plugins_option(*names): the -o that loads exactly these plugins.
+  * import_environment(**env): environment variables every Dovecot process
+    gets (TZ kept).
+  * sql_sqlite(path): 2.4's global SQLite connection of the sql passdb/userdb
+    ("" on 2.3, where it is in the args file).
 """
 import os
 import re
@@ -183,3 +187,17 @@ def sieve_personal(path, active_path):
                 f"  path = {path}\n  active_path = {active_path}\n}}\n")
     return mail_plugins("sieve", protocol="lmtp") + plugin(
         sieve=f"file:{path};active={active_path}")
+
+
+def import_environment(**env):
+    """Environment variables for every Dovecot process (2.3: a space-separated
+    list that must repeat TZ; 2.4: a string list added to the defaults)."""
+    if V24:
+        return "import_environment {\n" + "".join(f"  {k} = {v}\n" for k, v in env.items()) + "}\n"
+    return "import_environment = TZ " + " ".join(f"{k}={v}" for k, v in env.items()) + "\n"
+
+
+def sql_sqlite(path):
+    if V24:
+        return f"sql_driver = sqlite\nsqlite_path = {path}\n"
+    return ""
