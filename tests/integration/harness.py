@@ -524,8 +524,7 @@ namespace inbox {{
 }}
 {self.passdb}{self.userdb}service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.imap_port}
+    {dovecot_conf.listener_address('127.0.0.1')}    port = {self.imap_port}
   }}
   inet_listener imaps {{
     port = 0
@@ -533,8 +532,7 @@ namespace inbox {{
 }}
 service pop3-login {{
   inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {self.pop3_port}
+    {dovecot_conf.listener_address('127.0.0.1')}    port = {self.pop3_port}
   }}
   inet_listener pop3s {{
     port = 0
@@ -542,8 +540,7 @@ service pop3-login {{
 }}
 service lmtp {{
   inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {self.lmtp_port}
+    {dovecot_conf.listener_address('127.0.0.1')}    port = {self.lmtp_port}
   }}
 }}
 service auth {{

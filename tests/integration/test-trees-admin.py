@@ -29,7 +29,7 @@ REENCRYPT = os.path.join(tf.SRCDIR, "..", "..", "dovecot-trees", "trees-reencryp
 def admin_conf(stack, name, secret):
     path = os.path.join(stack.tmp.path, name)
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        f.write(f"!include {stack.dovecot.conf}\n" + dc_conf.plugin_items([secret]))
+        f.write(dc_conf.include_first(stack.dovecot.conf) + dc_conf.plugin_items([secret]))
     return path
 
 
