@@ -13,6 +13,7 @@
 #include "mail-user.h"
 
 #include "trees-crypt.h"
+#include "trees-settings.h"
 
 struct trees_crypt_key {
 	struct dcrypt_private_key *key;
@@ -37,8 +38,8 @@ static const char *trees_crypt_key_data(const char *value)
 
 	if (strncmp(value, "-----BEGIN", 10) == 0)
 		return value;
-	buf = t_buffer_create(strlen(value));
-	if (base64_decode(value, strlen(value), NULL, buf) < 0)
+	buf = t_base64_decode_str(value);
+	if (buf->used == 0)
 		return value; /* let dcrypt say what is wrong with it */
 	return str_c(buf);
 }
@@ -69,41 +70,34 @@ static int trees_crypt_key_add(struct trees_crypt_keys *keys, const char *name,
 	return 0;
 }
 
+static int trees_crypt_key_found(void *context, const char *name, const char *value,
+				 const char *password, const char **error_r)
+{
+	struct trees_crypt_keys **keysp = context;
+	const char *error;
+
+	if (*keysp == NULL) {
+		if (!dcrypt_initialize("openssl", NULL, &error)) {
+			*error_r = t_strdup_printf("dcrypt_initialize: %s", error);
+			return -1;
+		}
+		pool_t pool = pool_alloconly_create("trees crypt keys", 1024);
+		*keysp = p_new(pool, struct trees_crypt_keys, 1);
+		(*keysp)->pool = pool;
+		p_array_init(&(*keysp)->keys, pool, 4);
+	}
+	return trees_crypt_key_add(*keysp, name, value, password, error_r);
+}
+
 int trees_crypt_keys_load(struct mail_user *user, struct trees_crypt_keys **keys_r,
 			  const char **error_r)
 {
-	static const char *const prefixes[] = {"mail_crypt_global_private_key",
-					       "mail_crypt_private_key"};
 	struct trees_crypt_keys *keys = NULL;
-	const char *name, *value, *error;
-	unsigned int i, n;
 
 	*keys_r = NULL;
-	for (i = 0; i < N_ELEMENTS(prefixes); i++) {
-		/* As mail_crypt: name, name2, name3, ... up to the first gap. */
-		for (n = 1;; n++) {
-			name = n == 1 ? prefixes[i] : t_strdup_printf("%s%u", prefixes[i], n);
-			value = mail_user_plugin_getenv(user, name);
-			if (value == NULL || *value == '\0')
-				break;
-			if (keys == NULL) {
-				if (!dcrypt_initialize("openssl", NULL, &error)) {
-					*error_r = t_strdup_printf("dcrypt_initialize: %s", error);
-					return -1;
-				}
-				pool_t pool = pool_alloconly_create("trees crypt keys", 1024);
-				keys = p_new(pool, struct trees_crypt_keys, 1);
-				keys->pool = pool;
-				p_array_init(&keys->keys, pool, 4);
-			}
-			if (trees_crypt_key_add(keys, name, value,
-						mail_user_plugin_getenv(
-							user, t_strconcat(name, "_password", NULL)),
-						error_r) < 0) {
-				trees_crypt_keys_free(&keys);
-				return -1;
-			}
-		}
+	if (trees_crypt_settings_keys(user, trees_crypt_key_found, &keys, error_r) < 0) {
+		trees_crypt_keys_free(&keys);
+		return -1;
 	}
 	*keys_r = keys;
 	return 0;

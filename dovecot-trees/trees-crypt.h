@@ -6,9 +6,11 @@
  * mail_crypt mailbox keeps working (and can be migrated) under TREES.
  *
  * Contract: trees_crypt_keys_load() reads the private keys mail_crypt
- * itself would use - mail_crypt_global_private_key, ..._key2, ... and
- * mail_crypt_private_key, ..._key2, ..., each with an optional
- * <name>_password; PEM or base64 of PEM - through Dovecot's dcrypt. It
+ * itself would use (trees-settings.h: on 2.3 mail_crypt_global_private_key,
+ * ..._key2, ... and mail_crypt_private_key, ..._key2, ..., each with an
+ * optional <name>_password; on 2.4 each crypt_global_private_key NAME {
+ * crypt_private_key_file, crypt_private_key_password }); PEM or base64 of
+ * PEM - through Dovecot's dcrypt. It
  * returns 0 with *keys_r NULL when none is configured, -1 with *error_r
  * when one does not load (the caller fails the login: a configured key
  * that cannot be used is an admin error, not something to skip).

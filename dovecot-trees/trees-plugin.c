@@ -12,7 +12,6 @@
 #include "mail-copy.h"
 #include "seq-range-array.h"
 #include "module-dir.h"
-#include "settings-parser.h"
 
 #include "mf-secmem.h"
 #include "mf-memwipe.h"
@@ -22,6 +21,7 @@
 #include "trees-istream.h"
 #include "trees-ostream.h"
 #include "trees-plugin.h"
+#include "trees-settings.h"
 
 #define TREES_USER_CONTEXT(obj) MODULE_CONTEXT(obj, trees_user_module)
 #define TREES_USER_CONTEXT_REQUIRE(obj) MODULE_CONTEXT_REQUIRE(obj, trees_user_module)
@@ -58,7 +58,7 @@ static MODULE_CONTEXT_DEFINE_INIT(trees_mail_module, &mail_module_register);
 
 static const char *trees_getenv(void *context, const char *name)
 {
-	return mail_user_plugin_getenv(context, name);
+	return trees_user_env_get(context, name);
 }
 
 static void trees_mail_user_deinit(struct mail_user *user)
@@ -77,10 +77,11 @@ static bool trees_service_reads_mail(struct mail_user *user)
 
 /* Unlock the secret key from trees_secretbox_key or trees_password. */
 static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
-			     const struct trees_settings *set, const char **error_r)
+			     struct trees_user_env *env, const struct trees_settings *set,
+			     const char **error_r)
 {
-	const char *password = mail_user_plugin_getenv(user, "trees_password");
-	const char *key_hex = mail_user_plugin_getenv(user, "trees_secretbox_key");
+	const char *password = trees_user_env_get(env, "trees_password");
+	const char *key_hex = trees_user_env_get(env, "trees_secretbox_key");
 	char error[256], *key_copy;
 	int ret = 0;
 
@@ -102,6 +103,8 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 	   accidental match) also where Dovecot copied it before the plugin
 	   ran: the auth reply's buffer and freed pools (mf-memwipe.h). */
 	key_copy = key_hex != NULL && strlen(key_hex) >= 64 ? mf_secmem_strdup(key_hex) : NULL;
+	trees_user_env_wipe(env, "trees_password");
+	trees_user_env_wipe(env, "trees_secretbox_key");
 	trees_wipe_user_secret(user, "trees_password");
 	trees_wipe_user_secret(user, "trees_secretbox_key");
 	if (key_copy != NULL) {
@@ -118,38 +121,32 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 
 /* trees_read_buffer_max: a size ("1M", "512k", "0"), strict like the
    userdb fields. */
-static int trees_read_buffer_setting(struct mail_user *user, struct trees_user *tuser,
+static int trees_read_buffer_setting(struct trees_user_env *env, struct trees_user *tuser,
 				     const char **error_r)
 {
-	const char *value = mail_user_plugin_getenv(user, "trees_read_buffer_max");
-	const char *error;
 	uoff_t size;
 
-	tuser->read_buffer_max = TREES_READ_BUFFER_MAX_DEFAULT;
-	if (value == NULL || *value == '\0')
-		return 0;
-	if (settings_get_size(value, &size, &error) < 0) {
-		*error_r = t_strdup_printf("trees_read_buffer_max: %s", error);
+	if (trees_user_env_read_buffer_max(env, &size, error_r) < 0)
 		return -1;
-	}
 	if (size > SSIZE_T_MAX / 2) {
-		*error_r = t_strdup_printf("trees_read_buffer_max: %s is too large", value);
+		*error_r = t_strdup_printf("trees_read_buffer_max: %"PRIuUOFF_T" is too large",
+					   size);
 		return -1;
 	}
 	tuser->read_buffer_max = (size_t)size;
 	return 0;
 }
 
-static int trees_user_init(struct mail_user *user, struct trees_user *tuser,
-			   const char **error_r)
+static int trees_user_init_env(struct mail_user *user, struct trees_user *tuser,
+			       struct trees_user_env *env, const char **error_r)
 {
 	struct trees_settings set;
 	char error[256];
 	int ret = 0;
 
-	if (trees_read_buffer_setting(user, tuser, error_r) < 0)
+	if (trees_read_buffer_setting(env, tuser, error_r) < 0)
 		return -1;
-	if (trees_settings_read(&set, trees_getenv, user, error, sizeof(error)) < 0) {
+	if (trees_settings_read(&set, trees_getenv, env, error, sizeof(error)) < 0) {
 		*error_r = t_strdup(error);
 		return -1;
 	}
@@ -163,11 +160,24 @@ static int trees_user_init(struct mail_user *user, struct trees_user *tuser,
 		}
 		trees_keypair_set_public(tuser->keys, set.public_key);
 		if (set.have_locked_key)
-			ret = trees_user_unlock(user, tuser, &set, error_r);
+			ret = trees_user_unlock(user, tuser, env, &set, error_r);
 	}
 	safe_memset(&set, 0, sizeof(set));
 	if (ret == 0 && trees_crypt_keys_load(user, &tuser->crypt, error_r) < 0)
 		ret = -1;
+	return ret;
+}
+
+static int trees_user_init(struct mail_user *user, struct trees_user *tuser,
+			   const char **error_r)
+{
+	struct trees_user_env *env;
+	int ret;
+
+	if (trees_user_env_init(user, &env, error_r) < 0)
+		return -1;
+	ret = trees_user_init_env(user, tuser, env, error_r);
+	trees_user_env_deinit(&env);
 	return ret;
 }
 
@@ -287,7 +297,7 @@ static int trees_open_encrypted(struct mail *mail, struct trees_user *tuser,
 		set.buffer_max = tuser->read_buffer_max;
 		set.verified = mail->uid > 0 && tuser->verified_box == mail->box &&
 			       tuser->verified_uid == mail->uid;
-		set.debug = mail->box->storage->user->mail_debug;
+		set.debug = trees_user_debug(mail->box->storage->user);
 		set.log_context = context;
 		set.verified_callback = mail->uid > 0 ? trees_stream_verified : NULL;
 		set.context = mail;
@@ -542,4 +552,5 @@ void trees_plugin_deinit(void)
 {
 	mail_storage_hooks_remove(&trees_mail_storage_hooks);
 	mail_storage_hooks_remove(&trees_mail_storage_hooks_post);
+	trees_settings_deinit();
 }

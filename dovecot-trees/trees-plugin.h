@@ -21,7 +21,7 @@
  *     imapc) refuse an encrypting user's saves: temporary failure.
  *   - Shared namespaces: the owner's mailboxes refuse saves and their
  *     encrypted mail fails to open (the owner's keys are not there).
- *   - Secret userdb fields are wiped after the unlock (trees-wipe-23.c and,
+ *   - Secret userdb fields are wiped after the unlock (trees-wipe-2[34].c and,
  *     for the derived key, by value in the whole process: mf-memwipe.h).
  */
 
@@ -56,7 +56,8 @@ struct trees_user {
 extern const char *trees_plugin_version;
 
 /* Zero the value of userdb field NAME (a secret) in every copy the mail
-   process keeps of it (Dovecot-release specific: trees-wipe-23.c). */
+   process keeps of it (Dovecot-release specific: trees-wipe-23.c,
+   trees-wipe-24.c). */
 void trees_wipe_user_secret(struct mail_user *user, const char *name);
 
 void trees_plugin_init(struct module *module);

@@ -1,9 +1,9 @@
 /*
  * authdb-mailfruit.c - Dovecot passdb and userdb driver "mailfruit"
- * (libauthdb_mailfruit.so) over mailfruit's SQLite user database.
- *
- *   passdb { driver = mailfruit  args = [/var/lib/mailfruit/users.db] [busy_timeout=MSEC] }
- *   userdb { driver = mailfruit  args = (the same) }
+ * (libauthdb_mailfruit.so) over mailfruit's SQLite user database: the
+ * lookups, the same on Dovecot 2.3 and 2.4. How the driver is configured
+ * and registered is the release's (authdb-mailfruit-23.c / -24.c; the
+ * configuration in docs/userdb.md).
  *
  * Contract:
  *   - Both are blocking modules: every lookup, and argon2, runs in
@@ -34,6 +34,7 @@
 #include "userdb.h"
 #include "password-scheme.h"
 #include "auth-request.h"
+#include "authdb-mailfruit.h"
 
 #include <sys/stat.h>
 
@@ -42,8 +43,6 @@
 #include "mf-secmem.h"
 #include "mf-memwipe.h"
 #include "udb-store.h"
-
-#define MF_DEFAULT_BUSY_MS 1000
 
 /* One read-only connection per database path in this process. */
 struct mf_db {
@@ -59,41 +58,15 @@ struct mf_db {
 
 static struct mf_db *mf_dbs;
 
-struct mf_passdb_module {
-	struct passdb_module module;
-	struct mf_db *db;
-};
-
-struct mf_userdb_module {
-	struct userdb_module module;
-	struct mf_db *db;
-};
-
 struct mf_iterate_context {
 	struct userdb_iterate_context ctx;
 	struct mf_db *db;
 };
 
-static struct mf_db *mf_db_ref(const char *args, const char *what)
+struct mf_db *mf_db_ref(const char *path, unsigned int busy_ms)
 {
-	const char *const *arg, *path = UDB_DEFAULT_PATH;
-	unsigned int busy_ms = MF_DEFAULT_BUSY_MS;
 	struct mf_db *db;
 
-	for (arg = t_strsplit_spaces(args, " "); *arg != NULL; arg++) {
-		if (str_begins(*arg, "busy_timeout=")) {
-			if (str_to_uint(*arg + 13, &busy_ms) < 0 || busy_ms > 600000)
-				i_fatal("%s mailfruit: busy_timeout takes milliseconds: %s", what,
-					*arg);
-		} else if (str_begins(*arg, "path=")) {
-			path = *arg + 5;
-		} else if (**arg == '/') {
-			path = *arg;
-		} else {
-			i_fatal("%s mailfruit: unknown argument '%s' (args = [PATH] "
-				"[busy_timeout=MSEC])", what, *arg);
-		}
-	}
 	for (db = mf_dbs; db != NULL; db = db->next) {
 		if (strcmp(db->path, path) == 0 && db->busy_ms == (int)busy_ms) {
 			db->refcount++;
@@ -118,7 +91,7 @@ static void mf_db_close(struct mf_db *db)
 	db->db = NULL;
 }
 
-static void mf_db_unref(struct mf_db **_db)
+void mf_db_unref(struct mf_db **_db)
 {
 	struct mf_db *db = *_db, **p;
 
@@ -272,7 +245,7 @@ static enum passdb_result mf_verify_keys(struct auth_request *request,
 		*key_hex_r = mf_set_unlock_fields(request, mb, &wraps[used], key);
 	mf_secmem_free(key);
 	if (ret == 0) {
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		mf_request_log_password_mismatch(request);
 		return PASSDB_RESULT_PASSWORD_MISMATCH;
 	}
 	if (ret < 0) {
@@ -299,11 +272,10 @@ static enum passdb_result mf_verify_hash(struct auth_request *request,
 		if (ret < 0)
 			e_error(authdb_event(request), "%s", err);
 		else if (ret == 0)
-			auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+			mf_request_log_password_mismatch(request);
 	} else {
 		scheme = password_get_scheme(&crypted);
-		ret = auth_request_password_verify(request, password, crypted, scheme,
-						   AUTH_SUBSYS_DB);
+		return mf_request_password_verify(request, password, crypted, scheme);
 	}
 	return ret > 0 ? PASSDB_RESULT_OK :
 	       ret == 0 ? PASSDB_RESULT_PASSWORD_MISMATCH : PASSDB_RESULT_INTERNAL_FAILURE;
@@ -319,7 +291,7 @@ static enum udb_rc mf_mailbox_lookup(struct auth_request *request, struct mf_db 
 	enum udb_rc rc;
 
 	if (!mf_address(request, addr)) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mf_request_log_unknown_user(request);
 		return UDB_NOTFOUND;
 	}
 	rc = mf_db_get(db, err, sizeof(err));
@@ -328,7 +300,7 @@ static enum udb_rc mf_mailbox_lookup(struct auth_request *request, struct mf_db 
 	else if (rc == UDB_OK)
 		rc = udb_mailbox_get(&db->lk, addr, mb, err, sizeof(err));
 	if (rc == UDB_NOTFOUND) {
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mf_request_log_unknown_user(request);
 	} else if (rc != UDB_OK) {
 		mf_log_db_error(request, rc, err);
 		mf_db_failed(db, rc);
@@ -512,18 +484,14 @@ static int mf_iterate_deinit(struct userdb_iterate_context *_ctx)
 	return ret;
 }
 
-static struct passdb_module *mf_passdb_preinit(pool_t pool, const char *args)
+/* 2.4's passdb_preinit()/userdb_preinit() set "blocking" from the
+ * use_worker setting after preinit: it is set here, in init, which runs
+ * after them on every release. */
+static void mf_passdb_init(struct passdb_module *module)
 {
-	struct mf_passdb_module *module = p_new(pool, struct mf_passdb_module, 1);
-
-	module->db = mf_db_ref(args, "passdb");
 	/* argon2 and SQLite belong in auth-worker processes. */
-	module->module.blocking = TRUE;
-	/* No caching: a cached entry would have to hold what verifies the
-	 * password (for TREES mailboxes: the derived key). */
-	module->module.default_cache_key = NULL;
-	module->module.default_pass_scheme = "ARGON2ID";
-	return &module->module;
+	module->blocking = TRUE;
+	module->default_pass_scheme = "ARGON2ID";
 }
 
 static void mf_passdb_deinit(struct passdb_module *_module)
@@ -533,19 +501,9 @@ static void mf_passdb_deinit(struct passdb_module *_module)
 	mf_db_unref(&module->db);
 }
 
-static struct userdb_module *mf_userdb_preinit(pool_t pool, const char *args)
+static void mf_userdb_init(struct userdb_module *module)
 {
-	struct mf_userdb_module *module = p_new(pool, struct mf_userdb_module, 1);
-
-	module->db = mf_db_ref(args, "userdb");
-	module->module.blocking = TRUE;
-	module->module.default_cache_key = "%u";
-	return &module->module;
-}
-
-static void mf_userdb_init(struct userdb_module *_module)
-{
-	(void)_module;
+	module->blocking = TRUE;
 	if (global_auth_settings->debug && !global_auth_settings->debug_passwords && !worker)
 		i_warning("userdb mailfruit: auth_debug = yes logs userdb replies, which include "
 			  "trees_secretbox_key (the derived mail key) after a login: enable it "
@@ -562,6 +520,7 @@ static void mf_userdb_deinit(struct userdb_module *_module)
 static struct passdb_module_interface mf_passdb = {
 	.name = "mailfruit",
 	.preinit = mf_passdb_preinit,
+	.init = mf_passdb_init,
 	.deinit = mf_passdb_deinit,
 	.verify_plain = mf_verify_plain,
 	.lookup_credentials = mf_lookup_credentials,
@@ -577,8 +536,6 @@ static struct userdb_module_interface mf_userdb = {
 	.iterate_next = mf_iterate_next,
 	.iterate_deinit = mf_iterate_deinit,
 };
-
-#define MF_EXPORT __attribute__((visibility("default")))
 
 MF_EXPORT void authdb_mailfruit_init(void);
 MF_EXPORT void authdb_mailfruit_deinit(void);

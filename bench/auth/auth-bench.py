@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 import harness  # noqa: E402
+import dovecot_conf  # noqa: E402
 import mailfruit_fixture as mf  # noqa: E402
 import trees_fixture as tf  # noqa: E402
 
@@ -92,34 +93,49 @@ def riseup_db(path, real, n):
     os.chmod(path, 0o644)
 
 
-SQL_CONF = """driver = sqlite
-connect = {db}
-password_query = SELECT u.email AS user, u.password AS password, \\
-  REPLACE('%w', '%%', '%%%%') AS userdb_trees_password, \\
-  '{homes}/%d/%n' AS userdb_home, \\
-  k.enabled AS userdb_trees_enabled, k.version AS userdb_trees_version, \\
-  k.public_key AS userdb_trees_public_key, k.locked_secretbox AS userdb_trees_locked_secretbox, \\
-  k.sk_nonce AS userdb_trees_sk_nonce, k.pwhash_algo AS userdb_trees_pwhash_algo, \\
-  k.pwhash_opslimit AS userdb_trees_pwhash_opslimit, \\
-  k.pwhash_memlimit AS userdb_trees_pwhash_memlimit, k.pwhash_salt AS userdb_trees_pwhash_salt \\
-  FROM virtual_users u LEFT JOIN storage_keys k ON k.user_id = u.id WHERE u.email = '%u'
-user_query = SELECT '{homes}/%d/%n' AS home, k.enabled AS trees_enabled, \\
-  k.version AS trees_version, k.public_key AS trees_public_key \\
-  FROM virtual_users u LEFT JOIN storage_keys k ON k.user_id = u.id WHERE u.email = '%u'
-iterate_query = SELECT email AS user FROM virtual_users
-"""
+# riseup's queries; {user} etc. are the release's %variables (dovecot_conf.var).
+PASSWORD_QUERY = (
+    "SELECT u.email AS user, u.password AS password, "
+    "REPLACE('{password}', '%%', '%%%%') AS userdb_trees_password, "
+    "'{homes}/{domain}/{username}' AS userdb_home, "
+    "k.enabled AS userdb_trees_enabled, k.version AS userdb_trees_version, "
+    "k.public_key AS userdb_trees_public_key, "
+    "k.locked_secretbox AS userdb_trees_locked_secretbox, "
+    "k.sk_nonce AS userdb_trees_sk_nonce, k.pwhash_algo AS userdb_trees_pwhash_algo, "
+    "k.pwhash_opslimit AS userdb_trees_pwhash_opslimit, "
+    "k.pwhash_memlimit AS userdb_trees_pwhash_memlimit, "
+    "k.pwhash_salt AS userdb_trees_pwhash_salt "
+    "FROM virtual_users u LEFT JOIN storage_keys k ON k.user_id = u.id "
+    "WHERE u.email = '{user}'")
+USER_QUERY = (
+    "SELECT '{homes}/{domain}/{username}' AS home, k.enabled AS trees_enabled, "
+    "k.version AS trees_version, k.public_key AS trees_public_key "
+    "FROM virtual_users u LEFT JOIN storage_keys k ON k.user_id = u.id "
+    "WHERE u.email = '{user}'")
+ITERATE_QUERY = "SELECT email AS user FROM virtual_users"
 
 
 def sql_stack(tmp_db, real, n):
     stack = harness.Stack("bench-auth-sql", postfix=False, users={})
     dc = stack.dovecot
-    riseup_db(tmp_db(stack), real, n)
+    db = tmp_db(stack)
+    riseup_db(db, real, n)
+    fill = {k: dovecot_conf.var(k) for k in ("user", "domain", "username", "password")}
+    password_query = PASSWORD_QUERY.format(homes=dc.homes, **fill)
+    user_query = USER_QUERY.format(homes=dc.homes, **fill)
+    # 2.3: the queries in the args file; 2.4: settings of the named blocks.
     conf = stack.tmp.write("dovecot/dovecot-sql.conf.ext",
-                           SQL_CONF.format(db=tmp_db(stack), homes=dc.homes), mode=0o600)
-    dc.passdb = f"passdb {{\n  driver = sql\n  args = {conf}\n}}\n"
-    dc.userdb = (f"userdb {{\n  driver = prefetch\n}}\n"
-                 f"userdb {{\n  driver = sql\n  args = {conf}\n}}\n")
-    dc.extra_conf = tf.BASE_CONF.format(modules=tf.plugin_dir(stack.tmp))
+                           f"driver = sqlite\nconnect = {db}\n"
+                           f"password_query = {password_query}\nuser_query = {user_query}\n"
+                           f"iterate_query = {ITERATE_QUERY}\n", mode=0o600)
+    dc.passdb = dovecot_conf.passdb("sql", args=conf, settings={"query": password_query})
+    dc.userdb = (dovecot_conf.userdb("prefetch") +
+                 dovecot_conf.userdb("sql", args=conf, settings={
+                     "query": user_query, "iterate_query": ITERATE_QUERY}))
+    tf.add_settings_module(dc)
+    dc.extra_conf = (tf.BASE_CONF.format(modules=tf.plugin_dir(stack.tmp),
+                                         plugins=dovecot_conf.mail_plugins("trees")) +
+                     dovecot_conf.sql_sqlite(db))
     return stack
 
 
@@ -234,7 +250,8 @@ def main():
     theirs = sql_stack(lambda st: os.path.join(st.tmp.path, "riseup.db"), real, a.mailboxes)
     others = [f"u{i}@d{i % 100}.bench" for i in range(a.mailboxes)]
 
-    print(f"auth benchmark: {a.users} TREES users logging in over IMAP from {a.clients} "
+    print(f"auth benchmark on Dovecot {'.'.join(map(str, dovecot_conf.RELEASE))}: "
+          f"{a.users} TREES users logging in over IMAP from {a.clients} "
           f"clients; argon2id opslimit {ops}, memlimit {mem}; {a.mailboxes} other mailboxes in "
           f"each database; {os.cpu_count()} CPUs, shared (load average {loadavg()})")
     # Both Dovecots run at once and take turns, round by round, so that

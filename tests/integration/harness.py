@@ -45,10 +45,15 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dovecot_conf  # noqa: E402
+
 BUILDDIR = os.environ.get("MF_BUILDDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 
 DOVECOT_AUTH_MODULE_DIR = "/usr/lib/dovecot/modules/auth"
+# Dovecot 2.4's config process loads plugins' settings modules from here.
+DOVECOT_SETTINGS_MODULE_DIR = "/usr/lib/dovecot/modules/settings"
 MAIL_USER = "nobody"      # owner of the test mailboxes (an existing, unprivileged uid)
 MAIL_GROUP = "nogroup"
 DOMAIN = "example.test"
@@ -444,7 +449,7 @@ class Dovecot(NamespacedServer):
     label = "dovecot master"
 
     def __init__(self, tmp, users=None, extra_conf="", auth_modules=(), passdb=None, userdb=None,
-                 protocols="imap pop3 lmtp"):
+                 protocols="imap pop3 lmtp", settings_modules=()):
         super().__init__(tmp)
         self.dir = tmp.sub("dovecot")
         self.conf = os.path.join(self.dir, "dovecot.conf")
@@ -455,23 +460,38 @@ class Dovecot(NamespacedServer):
         self.users = dict(users or {"alice@example.test": "alice-Secret-1"})
         self.extra_conf = extra_conf
         self.protocols = protocols
-        self.passdb = passdb or ("passdb {\n  driver = passwd-file\n"
-                                 f"  args = scheme=SHA512-CRYPT {self.dir}/passwd\n}}\n")
-        self.userdb = userdb or ("userdb {\n  driver = static\n"
-                                 f"  args = allow_all_users=yes home={self.homes}/%d/%n\n}}\n")
+        self.passdb = passdb or dovecot_conf.passdb(
+            "passwd-file", path=f"{self.dir}/passwd", args="scheme=SHA512-CRYPT")
+        self.userdb = userdb or dovecot_conf.userdb_static_home(
+            f"{self.homes}/{dovecot_conf.var('domain')}/{dovecot_conf.var('username')}")
         if auth_modules:
-            self.binds.append((self._auth_overlay(auth_modules), DOVECOT_AUTH_MODULE_DIR))
+            self.add_modules(DOVECOT_AUTH_MODULE_DIR, auth_modules)
+        if settings_modules:
+            self.add_modules(DOVECOT_SETTINGS_MODULE_DIR, settings_modules)
 
-    def _auth_overlay(self, modules):
-        """A copy of the system auth module dir plus `modules`, bind-mounted over it."""
-        overlay = self.tmp.sub("dovecot", "auth-modules")
-        for entry in os.listdir(DOVECOT_AUTH_MODULE_DIR):
-            src = os.path.join(DOVECOT_AUTH_MODULE_DIR, entry)
-            if os.path.isfile(src):
-                shutil.copy2(src, overlay)
+    def add_modules(self, system_dir, modules):
+        """Bind-mounts over system_dir (in the server's mount namespace, and
+        for tool()) a copy of it plus `modules`: Dovecot loads auth drivers
+        and 2.4 settings modules only from its compiled-in directories."""
+        overlay = self.tmp.sub("dovecot", os.path.basename(system_dir) + "-modules")
+        if os.path.isdir(system_dir):
+            for entry in os.listdir(system_dir):
+                src = os.path.join(system_dir, entry)
+                if os.path.isfile(src):
+                    shutil.copy2(src, overlay)
         for module in modules:
             shutil.copy2(module, overlay)   # a copy: rebuilding must not change a running test
-        return overlay
+        self.binds.append((overlay, system_dir))
+
+    def tool(self, argv):
+        """argv of a Dovecot tool (doveconf, doveadm, dovecot-lda) that sees
+        the same module directories as the server: with bind mounts, it runs
+        in a private mount namespace of its own holding them."""
+        if not self.binds:
+            return list(argv)
+        mounts = "".join(f'mount --bind "{src}" "{dst}" || exit 70\n' for src, dst in self.binds)
+        return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                f'{mounts}exec "$@"', "sh"] + list(argv)
 
     def home(self, user):
         local, _, domain = user.partition("@")
@@ -484,7 +504,7 @@ class Dovecot(NamespacedServer):
             lines.append(f"{user}:{hashed}::::::\n")
         self.tmp.write("dovecot/passwd", "".join(lines), mode=0o640)
         shutil.chown(os.path.join(self.dir, "passwd"), "root", "dovecot")
-        conf = f"""# written by mailfruit's test harness
+        conf = dovecot_conf.header() + f"""# written by mailfruit's test harness
 instance_name = {os.path.basename(self.tmp.path)}
 base_dir = {self.base_dir}
 state_dir = {self.tmp.sub("dovecot", "state")}
@@ -493,21 +513,18 @@ hostname = mail.mailfruit.test
 protocols = {self.protocols}
 listen = 127.0.0.1
 ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
+{dovecot_conf.allow_cleartext()}auth_mechanisms = plain login
 mail_uid = {MAIL_USER}
 mail_gid = {MAIL_GROUP}
 first_valid_uid = 1
-mail_location = maildir:~/Maildir
-postmaster_address = postmaster@{DOMAIN}
+{dovecot_conf.mail_location("maildir", "~/Maildir")}postmaster_address = postmaster@{DOMAIN}
 namespace inbox {{
   inbox = yes
   separator = /
 }}
 {self.passdb}{self.userdb}service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.imap_port}
+    {dovecot_conf.listener_address('127.0.0.1')}    port = {self.imap_port}
   }}
   inet_listener imaps {{
     port = 0
@@ -515,8 +532,7 @@ namespace inbox {{
 }}
 service pop3-login {{
   inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {self.pop3_port}
+    {dovecot_conf.listener_address('127.0.0.1')}    port = {self.pop3_port}
   }}
   inet_listener pop3s {{
     port = 0
@@ -524,8 +540,7 @@ service pop3-login {{
 }}
 service lmtp {{
   inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {self.lmtp_port}
+    {dovecot_conf.listener_address('127.0.0.1')}    port = {self.lmtp_port}
   }}
 }}
 service auth {{
@@ -537,7 +552,7 @@ service auth {{
 """
         with open(self.conf, "w") as f:
             f.write(conf)
-        run(["doveconf", "-c", self.conf, "-n"])
+        run(self.tool(["doveconf", "-c", self.conf, "-n"]))
 
     def command(self):
         return ["dovecot", "-F", "-c", self.conf]
@@ -563,7 +578,7 @@ service auth {{
     def doveadm(self, *args, check=True):
         if args and args[0] in ("stop", "reload"):
             raise ValueError("doveadm stop/reload would signal a host PID; use stop()/reload()")
-        return run(["doveadm", "-c", self.conf] + list(args), check=check)
+        return run(self.tool(["doveadm", "-c", self.conf] + list(args)), check=check)
 
     def log_text(self):
         with contextlib.suppress(OSError), open(self.log_path, errors="replace") as f:

@@ -14,6 +14,9 @@ Contract:
     stack.pwhash_calls() returns the calls logged so far as (comm, function).
   * auth_debug=True turns on Dovecot's auth_debug (the driver logs each
     argon2 unlock at debug level).
+  * The driver's configuration is the release's (dovecot_conf.passdb/userdb:
+    2.3 args, 2.4 mailfruit_db_* settings, whose settings module is
+    bind-mounted into modules/settings like the driver into modules/auth).
 Nothing here edits /etc; everything lives in the stack's temp dir.
 """
 import os
@@ -24,35 +27,45 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "userdb"))
 import harness  # noqa: E402
 import trees_fixture  # noqa: E402
+import dovecot_conf  # noqa: E402
 from userdb_fixture import Db  # noqa: E402,F401
 
 MODULE = os.path.join(harness.BUILDDIR, "userdb", ".libs", "libauthdb_mailfruit.so")
+# Dovecot 2.4: the driver's settings, for the config process.
+SETTINGS_MODULE = os.path.join(harness.BUILDDIR, "userdb", ".libs",
+                               "libauthdb_mailfruit_settings.so") if dovecot_conf.V24 else None
 PWHASH_SHIM = os.path.join(harness.BUILDDIR, "tests", "integration", ".libs", "pwhash-count.so")
 DOMAIN = harness.DOMAIN
 
 
 class MailfruitStack(harness.Stack):
     def __init__(self, name, postfix=False, fast=True, extra_conf="", count_pwhash=False,
-                 auth_debug=False, busy_ms=500, db_args=None, group=None, **kw):
+                 auth_debug=False, busy_ms=500, group=None, **kw):
         assert os.path.exists(MODULE), f"build the driver first: {MODULE} is missing"
         super().__init__(name, postfix=postfix, users={}, auth_modules=[MODULE], **kw)
         dc = self.dovecot
         self.db = Db(os.path.join(self.tmp.path, "users.db"))
         self.db.init(fast=fast, home_template=os.path.join(dc.homes, "%d", "%n"), group=group)
         self.db.ok("domain", "add", DOMAIN)
-        args = db_args or f"{self.db.path} busy_timeout={busy_ms}"
-        dc.passdb = f"passdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"
-        dc.userdb = f"userdb {{\n  driver = mailfruit\n  args = {args}\n}}\n"
+        args = f"{self.db.path} busy_timeout={busy_ms}"
+        settings = {"mailfruit_db_path": self.db.path,
+                    "mailfruit_db_busy_timeout": f"{busy_ms}ms"}
+        dc.passdb = dovecot_conf.passdb("mailfruit", args=args, settings=settings)
+        dc.userdb = dovecot_conf.userdb("mailfruit", args=args, settings=settings)
+        trees_fixture.add_settings_module(dc)
+        if SETTINGS_MODULE:
+            assert os.path.exists(SETTINGS_MODULE), f"{SETTINGS_MODULE} is missing"
+            dc.add_modules(harness.DOVECOT_SETTINGS_MODULE_DIR, [SETTINGS_MODULE])
         conf = trees_fixture.BASE_CONF.format(modules=trees_fixture.plugin_dir(self.tmp),
-                                              plugins="mail_plugins = $mail_plugins trees")
+                                              plugins=dovecot_conf.mail_plugins("trees"))
         self.pwhash_log = None
         if count_pwhash:
             assert os.path.exists(PWHASH_SHIM), f"{PWHASH_SHIM} is missing"
             self.pwhash_log = os.path.join(self.tmp.path, "pwhash.log")
             open(self.pwhash_log, "w").close()
             os.chmod(self.pwhash_log, 0o666)
-            conf += (f"import_environment = TZ LD_PRELOAD={PWHASH_SHIM} "
-                     f"MF_PWHASH_LOG={self.pwhash_log}\n")
+            conf += dovecot_conf.import_environment(LD_PRELOAD=PWHASH_SHIM,
+                                                    MF_PWHASH_LOG=self.pwhash_log)
         if auth_debug:
             conf += "auth_debug = yes\n"
         dc.extra_conf = conf + extra_conf
@@ -81,7 +94,7 @@ class MailfruitStack(harness.Stack):
 def doveadm_in_ns(dc, *args, check=True):
     """doveadm inside Dovecot's PID namespace: "auth login" sends its PID to
     auth-master, which compares it with the peer's, as seen from there."""
-    return harness.run(["nsenter", "--target", str(dc.pid), "--pid", "--", "doveadm", "-c",
+    return harness.run(["nsenter", "--target", str(dc.pid), "--pid", "--mount", "--", "doveadm", "-c",
                         dc.conf] + list(args), check=check)
 
 

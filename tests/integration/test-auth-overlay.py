@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import dovecot_conf  # noqa: E402
 from harness import log  # noqa: E402
 
 tap = harness.TapRunner()
@@ -24,7 +25,8 @@ def test_overlay_driver_login():
     system_before = sorted(os.listdir(harness.DOVECOT_AUTH_MODULE_DIR))
     assert os.path.exists(MODULE), f"build the test driver first: {MODULE} is missing"
     assert "libauthdb_mftest.so" not in system_before
-    passdb = "passdb {\n  driver = mftest\n  args = password=overlay-Pass-9\n}\n"
+    passdb = dovecot_conf.passdb("mftest", args="password=overlay-Pass-9",
+                                 settings={"passdb_static_password": "overlay-Pass-9"})
     with harness.Stack("auth-overlay", postfix=False, passdb=passdb,
                        auth_modules=[MODULE]) as stack:
         dc = stack.dovecot

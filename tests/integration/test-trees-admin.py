@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import log  # noqa: E402
 import trees_fixture as tf  # noqa: E402
+import dovecot_conf as dc_conf  # noqa: E402
 
 ref = tf.trees_ref
 tap = harness.TapRunner()
@@ -31,15 +32,15 @@ MAGIC = b"\xee\xff\xcc\x00\x00\x00"
 REENCRYPT = os.path.join(tf.SRCDIR, "..", "..", "dovecot-trees", "trees-reencrypt")
 
 
-def admin_conf(stack, name, secret_line):
+def admin_conf(stack, name, secret):
     path = os.path.join(stack.tmp.path, name)
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        f.write(f"!include {stack.dovecot.conf}\nplugin {{\n  {secret_line}\n}}\n")
+        f.write(dc_conf.include_first(stack.dovecot.conf) + dc_conf.plugin_items([secret]))
     return path
 
 
-def doveadm(conf, *args, data=None):
-    p = subprocess.run(["doveadm", "-c", conf] + list(args), input=data,
+def doveadm(stack, conf, *args, data=None):
+    p = subprocess.run(stack.dovecot.tool(["doveadm", "-c", conf] + list(args)), input=data,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return p.returncode, p.stdout.decode(errors="replace")
 
@@ -53,13 +54,13 @@ def doveadm_reads_with_key_or_password():
         dc = stack.dovecot
         msg, _ = harness.make_message("admin reads this", rcpt="erin@example.test")
         assert tf.lmtp_deliver(dc, "erin@example.test", msg)[0] == 250
-        for label, line in (("derived key", f"trees_secretbox_key = {skey}"),
-                            ("password", "trees_password = erin-pw-1")):
+        for label, line in (("derived key", ("trees_secretbox_key", skey)),
+                            ("password", ("trees_password", "erin-pw-1"))):
             conf = admin_conf(stack, f"admin-{label[0]}.conf", line)
-            rc, out = doveadm(conf, "fetch", "-u", "erin@example.test", "hdr.subject body", "all")
+            rc, out = doveadm(stack, conf, "fetch", "-u", "erin@example.test", "hdr.subject body", "all")
             assert rc == 0 and "admin reads this" in out and "Hello Alice" in out, (rc, out)
             log(f"doveadm fetch with the {label}: subject and body read")
-        rc, out = doveadm(dc.conf, "fetch", "-u", "erin@example.test", "body", "all")
+        rc, out = doveadm(stack, dc.conf, "fetch", "-u", "erin@example.test", "body", "all")
         assert rc != 0 and "no private key" in out, (rc, out)
         log("without them: refused, 'no private key'")
 
@@ -69,8 +70,8 @@ def reencrypt_to_v2():
     """trees-reencrypt turns plaintext, v1, mail_crypt and v2 mail into v2 with progress, and it all reads back"""
     stack = tf.TreesStack("trees-reencrypt", extra_conf="maildir_broken_filename_sizes = yes\n")
     keyfile, skey = stack.trees_user("finn@example.test", "finn-pw-1", version=2)
-    priv_b64, pub_b64 = ec_keypair(stack.tmp)
-    stack.dovecot.extra_conf += f"plugin {{\n  mail_crypt_global_private_key = {priv_b64}\n}}\n"
+    priv, pub = tf.mail_crypt_keypair(stack.tmp)
+    stack.dovecot.extra_conf += dc_conf.mail_crypt_read_keys(priv)
     user = "finn@example.test"
     with stack:
         dc = stack.dovecot
@@ -84,19 +85,18 @@ def reencrypt_to_v2():
         stack.put_maildir(user, ref.v1_encrypt(archived, pk), "1000000003.M3P1.riseup:2,S",
                           folder=".Archive")
         crypted = b"Subject: mail_crypt\r\n\r\nsecret\r\n"
-        p = subprocess.run(["doveadm", "-c", dc.conf, "-o", "mail_plugins=mail_crypt",
-                            "-o", "plugin/mail_crypt_save_version=2",
-                            "-o", f"plugin/mail_crypt_global_public_key={pub_b64}",
-                            "save", "-u", user, "-m", "INBOX"], input=crypted,
+        p = subprocess.run(dc.tool(["doveadm", "-c", dc.conf] +
+                                   dc_conf.mail_crypt_write_options(pub) +
+                                   ["save", "-u", user, "-m", "INBOX"]), input=crypted,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert p.returncode == 0, p.stdout
         msg, _ = harness.make_message("delivered v2", rcpt=user)
         assert tf.lmtp_deliver(dc, user, msg)[0] == 250
         before = {box: fetch_all(dc, user, box) for box in ("INBOX", "Archive")}
 
-        conf = admin_conf(stack, "admin.conf", f"trees_secretbox_key = {skey}")
-        p = subprocess.run(["sh", REENCRYPT, "-c", conf, "-u", user, "-d",
-                            "maildir:~/Maildir.v2"], stdout=subprocess.PIPE,
+        conf = admin_conf(stack, "admin.conf", ("trees_secretbox_key", skey))
+        p = subprocess.run(dc.tool(["sh", REENCRYPT, "-c", conf, "-u", user, "-d",
+                                    "maildir:~/Maildir.v2"]), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)
         out = p.stdout.decode(errors="replace")
         for line in out.splitlines():

@@ -11,7 +11,6 @@
 3. A sieve rule (dovecot-sieve) files a delivery into a folder: the filed
    file is encrypted and reads back.
 """
-import base64
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import log  # noqa: E402
 import trees_fixture as tf  # noqa: E402
+import dovecot_conf as dc_conf  # noqa: E402
 
 ref = tf.trees_ref
 tap = harness.TapRunner()
@@ -83,26 +83,14 @@ def riseup_vector_and_v1_files():
         tf.assert_no_errors(dc)
 
 
-def ec_keypair(tmp):
-    d = tmp.sub("mailcrypt", mode=0o700)
-    priv, pub = os.path.join(d, "priv.pem"), os.path.join(d, "pub.pem")
-    gen = subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey"],
-                         stdout=subprocess.PIPE, check=True).stdout
-    subprocess.run(["openssl", "pkey", "-out", priv], input=gen, check=True)
-    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True)
-    with open(priv, "rb") as f1, open(pub, "rb") as f2:
-        # mail_crypt takes base64 of the PEM as a one-line setting.
-        return base64.b64encode(f1.read()).decode(), base64.b64encode(f2.read()).decode()
-
-
 @tap.test
 def mixed_mailbox():
     """Mixed mailbox: plaintext (incl. 3 bytes), riseup v1, v2 and mail_crypt files all read"""
     stack = tf.TreesStack("trees-mixed", extra_conf=RISEUP_CONF)
     keyfile, _ = stack.trees_user("mix@example.test", "mix-pw-1", version=2)
-    priv_b64, pub_b64 = ec_keypair(stack.tmp)
+    priv, pub = tf.mail_crypt_keypair(stack.tmp)
     # The reading side uses mail_crypt's own setting names.
-    stack.dovecot.extra_conf += f"plugin {{\n  mail_crypt_global_private_key = {priv_b64}\n}}\n"
+    stack.dovecot.extra_conf += dc_conf.mail_crypt_read_keys(priv)
     with stack:
         dc = stack.dovecot
         user = "mix@example.test"
@@ -117,10 +105,9 @@ def mixed_mailbox():
         stack.put_maildir(user, ref.v1_encrypt(v1_lf, pk), riseup_name(3, v1_lf))
         crypted = message("mail_crypt", "c" * 5000 + "\r\n")
         # Dovecot's own mail_crypt writes it (doveadm save, trees not loaded).
-        p = subprocess.run(["doveadm", "-c", dc.conf, "-o", "mail_plugins=mail_crypt",
-                            "-o", "plugin/mail_crypt_save_version=2",
-                            "-o", f"plugin/mail_crypt_global_public_key={pub_b64}",
-                            "save", "-u", user, "-m", "INBOX"], input=crypted,
+        p = subprocess.run(dc.tool(["doveadm", "-c", dc.conf] +
+                                   dc_conf.mail_crypt_write_options(pub) +
+                                   ["save", "-u", user, "-m", "INBOX"]), input=crypted,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert p.returncode == 0, p.stdout
         v2 = message("mailfruit v2", "w" * 70000 + "\r\n")
@@ -141,9 +128,8 @@ def mixed_mailbox():
 @tap.test
 def sieve_fileinto():
     """A sieve fileinto at delivery: the filed mail is encrypted and reads back"""
-    stack = tf.TreesStack("trees-sieve", extra_conf=(
-        "protocol lmtp {\n  mail_plugins = $mail_plugins sieve\n}\n"
-        "plugin {\n  sieve = file:~/sieve;active=~/.dovecot.sieve\n}\n"))
+    stack = tf.TreesStack("trees-sieve", extra_conf=dc_conf.sieve_personal(
+        "~/sieve", "~/.dovecot.sieve"))
     stack.trees_user("sieve@example.test", "sieve-pw-1", version=2)
     with stack:
         dc = stack.dovecot

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import log  # noqa: E402
 import trees_fixture as tf  # noqa: E402
+import dovecot_conf as dc_conf  # noqa: E402
 
 tap = harness.TapRunner()
 MAGIC = b"\xee\xff\xcc\x00\x00\x00"
@@ -149,19 +150,16 @@ def round_trips_maildir():
 def round_trips_zlib_sdbox_mdbox():
     """Round trips on maildir and sdbox with zlib (encryption under compression) and on mdbox"""
     sizes = [7, 8193, 70000, 1 << 20]
-    round_trips("mail_plugins = $mail_plugins zlib\nplugin {\n  zlib_save = gz\n}\n", sizes,
-                (1, 2), "maildir+zlib")
-    round_trips("mail_location = sdbox:~/sdbox\nmail_plugins = $mail_plugins zlib\n"
-                "plugin {\n  zlib_save = gz\n}\n", sizes, (2,), "sdbox+zlib")
-    round_trips("mail_location = mdbox:~/mdbox\n", sizes, (1, 2), "mdbox")
+    round_trips(dc_conf.compress_gz(), sizes, (1, 2), "maildir+zlib")
+    round_trips(dc_conf.mail_location("sdbox", "~/sdbox") + dc_conf.compress_gz(), sizes, (2,),
+                "sdbox+zlib")
+    round_trips(dc_conf.mail_location("mdbox", "~/mdbox"), sizes, (1, 2), "mdbox")
 
 
 @tap.test
 def quota_counts_plaintext():
     """Maildir++ quota counts plaintext sizes, not ciphertext"""
-    stack = tf.TreesStack("trees-quota", extra_conf=(
-        "mail_plugins = $mail_plugins quota\n"
-        "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=100M\n}\n"))
+    stack = tf.TreesStack("trees-quota", extra_conf=dc_conf.maildir_quota("User quota", "100M"))
     stack.trees_user("q@example.test", "q-pw-1", version=1)
     with stack:
         dc = stack.dovecot

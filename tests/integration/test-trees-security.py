@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import log  # noqa: E402
 import trees_fixture as tf  # noqa: E402
+import dovecot_conf as dc_conf  # noqa: E402
 
 tap = harness.TapRunner()
 MAGIC = b"\xee\xff\xcc\x00\x00\x00"
@@ -66,7 +67,7 @@ def canary_steps(dc, user, token):
 
 
 def canary(location):
-    stack = tf.TreesStack("trees-canary", extra_conf=f"mail_location = {location}\n")
+    stack = tf.TreesStack("trees-canary", extra_conf=dc_conf.mail_location(*location))
     stack.trees_user("secret@example.test", "canary-pw-1")
     stack.add_user("plain@example.test", "plain-pw-1", {})
     with stack:
@@ -89,13 +90,13 @@ def canary(location):
 @tap.test
 def canary_maildir():
     """Canary (maildir): no plaintext of a TREES user's mail in any file under the home and index dirs"""
-    canary("maildir:~/Maildir")
+    canary(("maildir", "~/Maildir"))
 
 
 @tap.test
 def canary_mdbox():
     """Canary (mdbox): no plaintext of a TREES user's mail in any file under the home and index dirs"""
-    canary("mdbox:~/mdbox")
+    canary(("mdbox", "~/mdbox"))
 
 
 @tap.test
@@ -214,7 +215,7 @@ def corrupt_message():
 def corrupt_large_message():
     """Below and above trees_read_buffer_max: small mail is read from memory, large in two passes; a corrupt large one fails only its own FETCH"""
     stack = tf.TreesStack("trees-corrupt-large", extra_conf=(
-        "mail_debug = yes\nplugin {\n  trees_read_buffer_max = 100k\n}\n"))
+        "mail_debug = yes\n" + dc_conf.plugin(trees_read_buffer_max="100k")))
     stack.trees_user("erin@example.test", "erin-pw-1")
     sizes = [70000, 250000, 250000, 70000]     # 100k = 102400: small, large, large, small
     with stack:

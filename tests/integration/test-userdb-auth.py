@@ -122,8 +122,11 @@ def test_trees_logins_one_argon2():
         mails = mf.imap_read_all(dc, ALICE, "alice-pass-2")
         assert len(mails) == 1 and harness.split_trace(mails[0])[1] == msg
         log("the recovery code: refused at IMAP login, accepted by 'mailfruit user passwd'")
-        unlocks = re.findall(r"auth-worker\(\d+\): Debug: .*mailfruit\([^)]*\): "
-                             r"argon2 key unlock #\d+ in this process: (.*)", dc.log_text())
+        # 2.3: "auth-worker(PID): Debug: ...mailfruit(USER,IP,<SESSION>): ...";
+        # 2.4: "auth-worker(USER)<PID>: request [N]: Debug: mailfruit: ...".
+        unlocks = re.findall(r"auth-worker\(.*Debug: .*mailfruit(?:\([^)]*\))?: "
+                             r"argon2 key unlock #\d+ in this process: (.*)",
+                             dc.log_text())
         assert unlocks[:3] == ["opened the password key wrap", "opened the app key wrap phone",
                                "opened the app key wrap phone"], unlocks
         assert "opened the recovery key wrap" not in unlocks, unlocks

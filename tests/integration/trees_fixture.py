@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import dovecot_conf  # noqa: E402
 
 SRCDIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(SRCDIR, "..", "trees"))
@@ -35,7 +36,18 @@ import trees_ref  # noqa: E402,F401  (re-exported for the tests)
 PLUGIN = os.environ.get("MF_TREES_PLUGIN") or os.path.join(
     harness.BUILDDIR, "dovecot-trees", ".libs", "lib18_trees_plugin.so")
 CLI = os.path.join(harness.BUILDDIR, "tests", "trees", "trees-cli")
+# Dovecot 2.4: the settings module declaring trees_* to the config process.
+SETTINGS_MODULE = os.environ.get("MF_TREES_SETTINGS") or dovecot_conf.trees_settings_module(
+    harness.BUILDDIR)
 STOCK_MODULES = "/usr/lib/dovecot/modules"
+
+
+def add_settings_module(dc):
+    """Dovecot 2.4: the config process (the server's and the tools') loads
+    the trees_* settings declarations from the built settings module."""
+    if SETTINGS_MODULE:
+        assert os.path.exists(SETTINGS_MODULE), f"build it first: {SETTINGS_MODULE} is missing"
+        dc.add_modules(harness.DOVECOT_SETTINGS_MODULE_DIR, [SETTINGS_MODULE])
 
 
 def plugin_dir(tmp):
@@ -62,6 +74,17 @@ def make_key(tmp, password, name="key", ops=1, mem=8192, algo=1, version=2, enab
     return fields, keyfile, secretbox_key
 
 
+def mail_crypt_keypair(tmp):
+    """(private, public) PEM files of a fresh P-256 key for mail_crypt."""
+    d = tmp.sub("mailcrypt", mode=0o700)
+    priv, pub = os.path.join(d, "priv.pem"), os.path.join(d, "pub.pem")
+    gen = subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey"],
+                         stdout=subprocess.PIPE, check=True).stdout
+    subprocess.run(["openssl", "pkey", "-out", priv], input=gen, check=True)
+    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True)
+    return priv, pub
+
+
 def decrypt_file(keyfile, data):
     """(returncode, plaintext, message) of trees-cli decrypt."""
     p = subprocess.run([CLI, "decrypt", keyfile], input=data, stdout=subprocess.PIPE,
@@ -71,8 +94,7 @@ def decrypt_file(keyfile, data):
 
 BASE_CONF = """
 mail_plugin_dir = {modules}
-{plugins}
-# A message whose FETCH fails must not end the session (default:
+{plugins}# A message whose FETCH fails must not end the session (default:
 # disconnect-immediately); the plugin makes such failures happen before
 # any literal is sent.
 imap_fetch_failure = no-after
@@ -85,12 +107,12 @@ class TreesStack(harness.Stack):
         dc = self.dovecot
         self.trees_users = {}
         modules = plugin_dir(self.tmp)
-        plugins = "mail_plugins = $mail_plugins trees" if plugin else "# (no trees plugin)"
+        add_settings_module(dc)
+        plugins = dovecot_conf.mail_plugins("trees") if plugin else "# (no trees plugin)\n"
         dc.extra_conf = BASE_CONF.format(modules=modules, plugins=plugins) + extra_conf
-        dc.passdb = ("passdb {\n  driver = passwd-file\n"
-                     f"  args = scheme=SHA512-CRYPT {dc.dir}/trees-passwd\n}}\n")
-        dc.userdb = ("userdb {\n  driver = passwd-file\n"
-                     f"  args = {dc.dir}/trees-users\n}}\n")
+        dc.passdb = dovecot_conf.passdb("passwd-file", path=f"{dc.dir}/trees-passwd",
+                                        args="scheme=SHA512-CRYPT")
+        dc.userdb = dovecot_conf.userdb("passwd-file", path=f"{dc.dir}/trees-users")
 
     def add_user(self, addr, password, fields):
         self.trees_users[addr] = (password, dict(fields))
@@ -108,7 +130,8 @@ class TreesStack(harness.Stack):
         for addr, (password, fields) in self.trees_users.items():
             hashed = harness.run(["doveadm", "pw", "-s", "SHA512-CRYPT", "-p", password]
                                  ).stdout.strip()
-            pw_lines.append(f"{addr}:{hashed}::::::userdb_trees_password=%w\n")
+            pw_lines.append(f"{addr}:{hashed}::::::"
+                            f"userdb_trees_password={dovecot_conf.var('password')}\n")
             # passwd-file hands only userdb_-prefixed extra fields to the userdb.
             extra = " ".join(f"userdb_{k}={v}" for k, v in fields.items())
             user_lines.append(f"{addr}:::::{dc.home(addr)}::{extra}\n")
@@ -196,8 +219,8 @@ def lmtp_deliver(dc, rcpt, message, sender="sender@example.net"):
 
 
 def lda_deliver(dc, rcpt, message):
-    p = subprocess.run(["/usr/lib/dovecot/dovecot-lda", "-c", dc.conf, "-d", rcpt,
-                        "-f", "sender@example.net"], input=message, stdout=subprocess.PIPE,
+    p = subprocess.run(dc.tool(["/usr/lib/dovecot/dovecot-lda", "-c", dc.conf, "-d", rcpt,
+                                "-f", "sender@example.net"]), input=message, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     return p.returncode, p.stdout.decode(errors="replace")
 
