@@ -18,6 +18,11 @@ lines (ending in a newline).
   * mail_crypt_read_keys(private_pem_path) / mail_crypt_write_options(...):
     mail_crypt's keys under the release's setting names.
   * doveadm_plugins_option(*names): the -o that loads exactly these plugins.
+  * allow_cleartext(), listener_address(addr), include_first(path),
+    compress_gz(), maildir_quota(name, size), sieve_personal(path, active),
+    userdb_static_home(template): further lines that differ.
+  * trees_settings_module(builddir): the built 2.4 settings module (None
+    on 2.3), which the fixtures bind-mount into Dovecot's settings dir.
 """
 import os
 import re
