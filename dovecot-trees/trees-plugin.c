@@ -94,8 +94,8 @@ static int trees_user_unlock(struct mail_user *user, struct trees_user *tuser,
 		/* A mail reader without the password could only fail on
 		   every encrypted message: say why at login instead. */
 		*error_r = "no trees_password or trees_secretbox_key at login, so the secret key "
-			   "cannot be unlocked (the passdb must return "
-			   "userdb_trees_password=%w)";
+			   "cannot be unlocked (the passdb must return the login password as "
+			   "userdb_trees_password)";
 		return -1;
 	}
 	/* Secrets arrive as userdb fields: once used, wiped everywhere the

@@ -48,9 +48,11 @@ def message(i):
     return head.encode() + body
 
 
-def imap_process(user):
-    """The host PID of the imap process serving `user` (verbose_proctitle
-    puts the user in its title; each stack has its own user)."""
+def imap_process(dc, user):
+    """The host PID of the imap process serving `user` in `dc`
+    (verbose_proctitle puts the user in its title, after the instance name:
+    other benchmarks on the machine may use the same user name)."""
+    instance = os.path.basename(dc.tmp.path)
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -58,8 +60,8 @@ def imap_process(user):
                 title = f.read()
         except OSError:
             continue
-        # "<instance>/imap [user ip ...]": each stack has its own instance_name.
-        if f"/imap [{user} ".encode() in title:
+        # "dovecot-<instance>/imap [user ip ...]"
+        if f"{instance}/imap [{user} ".encode() in title:
             found.append(int(pid))
     assert len(found) == 1, f"imap processes of {user}: {found}"
     return found[0]
@@ -81,7 +83,7 @@ def one_round(sides, box, msgs):
         conns[user] = dc.imap(user)
         typ, data = conns[user].create(box)
         assert typ == "OK", data
-        pids[user] = imap_process(user)
+        pids[user] = imap_process(dc, user)
         times[user] = [0.0, 0.0, cpu_seconds(pids[user]), 0.0]
     users = [user for _, user in sides]
     for i, m in enumerate(msgs):

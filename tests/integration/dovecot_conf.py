@@ -22,6 +22,11 @@ lines (ending in a newline).
     gets (TZ kept).
   * sql_sqlite(path): 2.4's global SQLite connection of the sql passdb/userdb
     ("" on 2.3, where it is in the args file).
+  * allow_cleartext(), listener_address(addr), include_first(path),
+    compress_gz(), maildir_quota(name, size), sieve_personal(path, active),
+    userdb_static_home(template): further lines that differ.
+  * trees_settings_module(builddir): the built 2.4 settings module (None
+    on 2.3), which the fixtures bind-mount into Dovecot's settings dir.
 """
 import os
 import re

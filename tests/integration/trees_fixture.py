@@ -9,7 +9,8 @@ Contract:
     decrypting on-disk files in the test) and the derived secretbox key.
   * TreesStack(name, ..., plugin=True): harness.Stack; add_user(addr, password, fields)
     or trees_user(addr, password, **make_key args) before entering it. Its
-    passdb is a passwd-file returning userdb_trees_password=%w and
+    passdb is a passwd-file returning userdb_trees_password=%w (2.4:
+    %{password}) and
     whose userdb is a passwd-file with each user's trees_* fields (so LMTP
     gets the public key, IMAP/POP3 logins also the password). plugin=False
     leaves only `mail_plugins = ... trees` out of the configuration (for a
