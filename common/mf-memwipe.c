@@ -9,6 +9,9 @@
 #include "mf-memwipe.h"
 
 #define MF_MEMWIPE_MIN_LEN 32
+/* Larger mappings are reservations, not heap (ASan's shadow memory, for
+   one): reading them would only fault in page tables. */
+#define MF_MEMWIPE_MAX_MAPPING ((uintptr_t)1 << 30)
 
 #if defined(__SANITIZE_ADDRESS__)
 /* ASan checks what libc's memmem() reads, and the heap has redzones: an
@@ -77,7 +80,7 @@ int mf_memwipe_process(const void *secret, size_t len)
 		if (strcmp(perms, "rw-p") != 0 ||
 		    (path[0] != '\0' && strcmp(path, "[heap]") != 0 &&
 		     strncmp(path, "[anon:", 6) != 0) ||
-		    (at >= start && at < end))
+		    (at >= start && at < end) || end - start > MF_MEMWIPE_MAX_MAPPING)
 			continue;
 		wiped += wipe_range((unsigned char *)start, (unsigned char *)end, secret, len);
 	}

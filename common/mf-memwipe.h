@@ -5,7 +5,7 @@
  * len bytes at `secret` in this process's private anonymous writable
  * memory (heap, anonymous mappings: malloc, Dovecot's pools and data stack),
  * except the mapping holding `secret` itself; not the stack, not file
- * mappings. It returns how many copies it zeroed, or -1 when /proc/self/maps
+ * mappings, not mappings over 1 GiB (reservations such as ASan's shadow). It returns how many copies it zeroed, or -1 when /proc/self/maps
  * cannot be read. It is for a secret that code outside ours copied into
  * memory we cannot reach (freed pools, stream buffers): len must be at
  * least 32 so a match is never an accident (a derived key in hex, not a
