@@ -194,10 +194,14 @@ static int maps_open(struct cli *cli)
 		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", MAPS_APPLICATION_ID);
 		rc = udb_exec(cli->maps, "PRAGMA journal_mode = WAL", cli->err, sizeof(cli->err));
 		if (rc == UDB_OK && (rc = udb_begin(cli->maps, cli->err, sizeof(cli->err))) == UDB_OK) {
-			rc = udb_exec(cli->maps, maps_schema, cli->err, sizeof(cli->err));
-			if (rc == UDB_OK)
+			/* Again under the lock: another mailfruit may have been first. */
+			rc = udb_query_int(cli->maps, 0, &v, cli->err, sizeof(cli->err),
+					   "PRAGMA user_version", "");
+			if (rc == UDB_OK && v == 0)
+				rc = udb_exec(cli->maps, maps_schema, cli->err, sizeof(cli->err));
+			if (rc == UDB_OK && v == 0)
 				rc = udb_exec(cli->maps, sql, cli->err, sizeof(cli->err));
-			if (rc == UDB_OK)
+			if (rc == UDB_OK && v == 0)
 				rc = udb_exec(cli->maps, "PRAGMA user_version = 1", cli->err,
 					      sizeof(cli->err));
 			if (rc == UDB_OK)
