@@ -235,12 +235,18 @@ static int maps_sync(struct cli *cli)
 		return cli_db_fail(cli, rc);
 	/* BEGIN, not IMMEDIATE: that would lock every attached database,
 	 * users.db included, which cli->db holds. */
-	rc = udb_exec(cli->maps, "BEGIN", cli->err, sizeof(cli->err));
+	/* No fsync for the copy (synchronous NORMAL, WAL): a power loss can
+	 * only lose it and leave the mark, which is safe; the mark itself is
+	 * committed with FULL, before users.db's change. */
+	rc = udb_exec(cli->maps, "PRAGMA main.synchronous = NORMAL", cli->err, sizeof(cli->err));
+	if (rc == UDB_OK)
+		rc = udb_exec(cli->maps, "BEGIN", cli->err, sizeof(cli->err));
 	if (rc == UDB_OK)
 		rc = udb_exec(cli->maps, maps_sync_sql, cli->err, sizeof(cli->err));
 	if (rc == UDB_OK)
 		rc = udb_commit(cli->maps, cli->err, sizeof(cli->err));
 	udb_rollback(cli->maps);
+	sqlite3_exec(cli->maps, "PRAGMA main.synchronous = FULL", NULL, NULL, NULL);
 	udb_rollback(cli->db);
 	if (rc != UDB_OK) {
 		cli_db_fail(cli, rc);
