@@ -128,27 +128,13 @@ static int remove_contents(int dirfd, dev_t dev, int depth, const char *home)
 
 int cli_home_state(const char *home, bool *exists_r)
 {
-	char copy[UDB_HOME_MAX + 1];
-	const char *last;
 	struct stat st;
-	int parent;
 
-	*exists_r = false;
-	parent = open_parent(home, copy, sizeof(copy), &last);
-	if (parent < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return cli_fail(errno == ELOOP || errno == ENOTDIR ? EX_DATAERR : EX_IOERR,
-				"%s: %s%s", home, strerror(errno),
-				errno == ELOOP ? " (a symbolic link in the path)" : "");
-	}
-	if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		*exists_r = true;
-	else if (errno != ENOENT) {
-		close(parent);
+	/* Only whether something is there: following a link above it
+	 * (/var/vmail -> /srv/vmail) is harmless here, unlike for removal. */
+	*exists_r = lstat(home, &st) == 0;
+	if (!*exists_r && errno != ENOENT && errno != ENOTDIR)
 		return cli_fail(EX_IOERR, "%s: %s", home, strerror(errno));
-	}
-	close(parent);
 	return 0;
 }
 

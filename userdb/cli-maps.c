@@ -194,10 +194,14 @@ static int maps_open(struct cli *cli)
 		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", MAPS_APPLICATION_ID);
 		rc = udb_exec(cli->maps, "PRAGMA journal_mode = WAL", cli->err, sizeof(cli->err));
 		if (rc == UDB_OK && (rc = udb_begin(cli->maps, cli->err, sizeof(cli->err))) == UDB_OK) {
-			rc = udb_exec(cli->maps, maps_schema, cli->err, sizeof(cli->err));
-			if (rc == UDB_OK)
+			/* Again under the lock: another mailfruit may have been first. */
+			rc = udb_query_int(cli->maps, 0, &v, cli->err, sizeof(cli->err),
+					   "PRAGMA user_version", "");
+			if (rc == UDB_OK && v == 0)
+				rc = udb_exec(cli->maps, maps_schema, cli->err, sizeof(cli->err));
+			if (rc == UDB_OK && v == 0)
 				rc = udb_exec(cli->maps, sql, cli->err, sizeof(cli->err));
-			if (rc == UDB_OK)
+			if (rc == UDB_OK && v == 0)
 				rc = udb_exec(cli->maps, "PRAGMA user_version = 1", cli->err,
 					      sizeof(cli->err));
 			if (rc == UDB_OK)
@@ -231,12 +235,18 @@ static int maps_sync(struct cli *cli)
 		return cli_db_fail(cli, rc);
 	/* BEGIN, not IMMEDIATE: that would lock every attached database,
 	 * users.db included, which cli->db holds. */
-	rc = udb_exec(cli->maps, "BEGIN", cli->err, sizeof(cli->err));
+	/* No fsync for the copy (synchronous NORMAL, WAL): a power loss can
+	 * only lose it and leave the mark, which is safe; the mark itself is
+	 * committed with FULL, before users.db's change. */
+	rc = udb_exec(cli->maps, "PRAGMA main.synchronous = NORMAL", cli->err, sizeof(cli->err));
+	if (rc == UDB_OK)
+		rc = udb_exec(cli->maps, "BEGIN", cli->err, sizeof(cli->err));
 	if (rc == UDB_OK)
 		rc = udb_exec(cli->maps, maps_sync_sql, cli->err, sizeof(cli->err));
 	if (rc == UDB_OK)
 		rc = udb_commit(cli->maps, cli->err, sizeof(cli->err));
 	udb_rollback(cli->maps);
+	sqlite3_exec(cli->maps, "PRAGMA main.synchronous = FULL", NULL, NULL, NULL);
 	udb_rollback(cli->db);
 	if (rc != UDB_OK) {
 		cli_db_fail(cli, rc);

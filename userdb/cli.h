@@ -98,11 +98,12 @@ int cli_domain_id(struct cli *cli, const char *domain, long long *id_r);
  * to go on, or the exit code to end with (0 after --help, or an error's). */
 int cli_list_open(struct cli *cli, int argc, char **argv, char domain[UDB_DOMAIN_MAX + 1]);
 
-/* Homes (cli-home.c), walked from "/" with openat(O_NOFOLLOW): a symlink
- * anywhere in the path (the domain directory belongs to the mail user) is
- * an error, never followed. cli_home_state() says whether something is at
- * home; cli_home_remove() removes the directory and everything in it on
- * its file system (0 also when it does not exist). Exit code on failure. */
+/* Homes (cli-home.c). cli_home_state() says whether something is at home
+ * (lstat). cli_home_remove() walks from "/" with openat(O_NOFOLLOW): a
+ * symlink anywhere in the path (the domain directory belongs to the mail
+ * user) is an error, never followed; it removes the directory and
+ * everything in it on its file system (0 also when it does not exist).
+ * Exit code on failure. */
 int cli_home_state(const char *home, bool *exists_r);
 int cli_home_remove(const char *home);
 
