@@ -210,8 +210,8 @@ def test_milter_down_tempfail():
         except smtplib.SMTPConnectError as e:
             # Postfix 3.10 connects the milter when the client connects and,
             # with it unreachable, answers the greeting with 421.
-            assert (e.smtp_code, e.smtp_error) == \
-                (421, b"4.7.1 Service unavailable - try again later"), e
+            assert e.smtp_code == 421 and \
+                e.smtp_error.endswith(b" Service unavailable - try again later"), e
             connect_refused = True
         if connect_refused:
             stack.postfix.wait_log(r"milter-reject: CONNECT from localhost\[127\.0\.0\.1\]: "
