@@ -202,7 +202,7 @@ def test_reject_mode():
 
 @tap.test
 def test_milter_down_tempfail():
-    """filter down, milter_default_action as shipped (tempfail): 451 4.7.1, nothing queued; back up: delivered"""
+    """filter down, milter_default_action as shipped (tempfail): 451 4.7.1 (3.10: 421 greeting), nothing queued; back up: delivered"""
     with MilterStack("milter-down") as stack:
         try:
             code, _, text, _ = session(stack)
