@@ -32,10 +32,12 @@ MAGIC = b"\xee\xff\xcc\x00\x00\x00"
 REENCRYPT = os.path.join(tf.SRCDIR, "..", "..", "dovecot-trees", "trees-reencrypt")
 
 
-def admin_conf(stack, name, secret):
+def admin_conf(stack, name, setting):
+    """A 0600 doveadm config including the server's, with one plugin
+    setting (a (name, value) pair: the key or the password)."""
     path = os.path.join(stack.tmp.path, name)
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        f.write(dc_conf.include_first(stack.dovecot.conf) + dc_conf.plugin_items([secret]))
+        f.write(dc_conf.include_first(stack.dovecot.conf) + dc_conf.plugin_items([setting]))
     return path
 
 
@@ -132,9 +134,9 @@ def reencrypt_while_mail_arrives():
         for i in range(60):
             stack.put_maildir(user, b"Subject: old %d\n\n" % i + b"old mail\n" * 4000,
                               "10000%05d.M%dP1.old:2," % (i, i))
-        conf = admin_conf(stack, "admin.conf", f"trees_secretbox_key = {skey}")
-        tool = subprocess.Popen(["sh", REENCRYPT, "-c", conf, "-u", user, "-d",
-                                 "maildir:~/Maildir.v2"], stdout=subprocess.PIPE,
+        conf = admin_conf(stack, "admin.conf", ("trees_secretbox_key", skey))
+        tool = subprocess.Popen(dc.tool(["sh", REENCRYPT, "-c", conf, "-u", user, "-d",
+                                         "maildir:~/Maildir.v2"]), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         accepted, tempfailed = [], []
         out = []
