@@ -191,18 +191,6 @@ def reencrypt_while_mail_arrives():
         log(f"all {60 + len(accepted)} messages in the swapped maildir, all v2")
 
 
-def ec_keypair(tmp):
-    import base64
-    d = tmp.sub("mailcrypt", mode=0o700)
-    priv, pub = os.path.join(d, "priv.pem"), os.path.join(d, "pub.pem")
-    gen = subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey"],
-                         stdout=subprocess.PIPE, check=True).stdout
-    subprocess.run(["openssl", "pkey", "-out", priv], input=gen, check=True)
-    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True)
-    with open(priv, "rb") as f1, open(pub, "rb") as f2:
-        return base64.b64encode(f1.read()).decode(), base64.b64encode(f2.read()).decode()
-
-
 def fetch_all(dc, user, box):
     conn = dc.imap(user)
     typ, data = conn.select(box, readonly=True)
