@@ -9,9 +9,10 @@ lines (ending in a newline).
   * RELEASE: (major, minor) of the installed `dovecot`; V24: 2.4 or newer.
   * header(): the lines 2.4 requires first (dovecot_config_version, ...).
   * var(name): a %variable: user, domain, username, password, home.
-  * mail_location(driver, path), mail_location_value(driver, path) (the
-    value for doveadm -o / trees-reencrypt -d).
-  * mail_plugins(*names, protocol=None): adds plugins (to a protocol).
+  * mail_location(driver, path, inbox=None), mail_location_value(driver,
+    path) (the value for doveadm -o / trees-reencrypt -d).
+  * mail_plugins(*names, protocol=None): adds plugins (to a protocol);
+    mail_plugins_without(*names, protocol=None) takes them out.
   * plugin(**settings) / plugin_items(pairs): plugin settings (2.3:
     plugin { } block; 2.4: global settings).
   * passdb(driver, path=..., args=...) / userdb(...): named blocks on 2.4.
@@ -83,10 +84,20 @@ def mail_location_value(driver, path):
     return f"{driver}:{path}"
 
 
-def mail_location(driver, path):
+def mail_location(driver, path, inbox=None):
+    """inbox: the INBOX's own path (mbox's inbox file)."""
     if V24:
-        return f"mail_driver = {driver}\nmail_path = {path}\n"
-    return f"mail_location = {mail_location_value(driver, path)}\n"
+        return (f"mail_driver = {driver}\nmail_path = {path}\n" +
+                (f"mail_inbox_path = {inbox}\n" if inbox else ""))
+    return (f"mail_location = {mail_location_value(driver, path)}" +
+            (f":INBOX={inbox}" if inbox else "") + "\n")
+
+
+def _in_protocol(protocol, body):
+    if protocol:
+        return f"protocol {protocol} {{\n" + "".join(f"  {line}\n" for line in
+                                                 body.splitlines()) + "}\n"
+    return body
 
 
 def mail_plugins(*names, protocol=None):
@@ -94,10 +105,17 @@ def mail_plugins(*names, protocol=None):
         body = "mail_plugins {\n" + "".join(f"  {n} = yes\n" for n in names) + "}\n"
     else:
         body = f"mail_plugins = $mail_plugins {' '.join(names)}\n"
-    if protocol:
-        return f"protocol {protocol} {{\n" + "".join(f"  {line}\n" for line in
-                                                 body.splitlines()) + "}\n"
-    return body
+    return _in_protocol(protocol, body)
+
+
+def mail_plugins_without(*names, protocol=None):
+    """Takes these plugins out of mail_plugins (2.4: name = no in the
+    boolean list; 2.3, which cannot remove one name: an empty list)."""
+    if V24:
+        body = "mail_plugins {\n" + "".join(f"  {n} = no\n" for n in names) + "}\n"
+    else:
+        body = "mail_plugins =\n"
+    return _in_protocol(protocol, body)
 
 
 def plugin_items(pairs):
@@ -221,3 +239,4 @@ def sql_sqlite(path):
     if V24:
         return f"sql_driver = sqlite\nsqlite_path = {path}\n"
     return ""
+
