@@ -21,6 +21,11 @@ lines (ending in a newline).
   * doveadm_plugins_option(*names): the -o that loads exactly these plugins.
   * import_environment(**env): environment variables every Dovecot process
     gets (TZ kept).
+  * acl_vfile(sharing_map_path): the acl plugin (and imap_acl) with
+    per-mailbox ACL files and the shared-mailboxes dict in a file.
+  * shared_namespace(prefix, driver, subdir): a shared namespace
+    "<prefix><owner>/" over each owner's home/<subdir>, private indexes
+    under the reader's home/<subdir>/shared/<owner>.
   * sql_sqlite(path): 2.4's global SQLite connection of the sql passdb/userdb
     ("" on 2.3, where it is in the args file).
   * allow_cleartext(), listener_address(addr), include_first(path),
@@ -240,3 +245,26 @@ def sql_sqlite(path):
         return f"sql_driver = sqlite\nsqlite_path = {path}\n"
     return ""
 
+
+def acl_vfile(sharing_map_path):
+    """acl (+ imap_acl for IMAP), ACLs in vfiles, the shared-mailboxes
+    dict in a file."""
+    plugins = mail_plugins("acl") + mail_plugins("imap_acl", protocol="imap")
+    if V24:
+        return (plugins + "acl_driver = vfile\n"
+                f"acl_sharing_map {{\n  dict file {{\n    path = {sharing_map_path}\n  }}\n}}\n")
+    return plugins + plugin(acl="vfile", acl_shared_dict=f"file:{sharing_map_path}")
+
+
+def shared_namespace(prefix, driver, subdir):
+    """Other users' mailboxes as <prefix><owner>/ (2.3: %%-variables are the
+    owner's, ~ the reader's; 2.4: $user in the prefix, %{owner_*})."""
+    if V24:
+        location = (f"  prefix = {prefix}$user/\n  mail_driver = {driver}\n"
+                    f"  mail_path = %{{owner_home}}/{subdir}\n"
+                    f"  mail_index_private_path = ~/{subdir}/shared/%{{owner_user}}\n")
+    else:
+        location = (f"  prefix = {prefix}%%u/\n"
+                    f"  location = {driver}:%%h/{subdir}:INDEXPVT=~/{subdir}/shared/%%u\n")
+    return ("namespace shared {\n  type = shared\n  separator = /\n" + location +
+            "  subscriptions = no\n  list = children\n}\n")
