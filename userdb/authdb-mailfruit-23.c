@@ -1,7 +1,8 @@
 /*
  * authdb-mailfruit-23.c - the mailfruit driver's Dovecot 2.3 side: its
  * args string, and 2.3's logging and password-scheme calls
- * (authdb-mailfruit.h).
+ * (authdb-mailfruit.h), and 2.3's userdb field loading the TREES plugin
+ * (mail_plugins+= trees).
  *
  *   passdb { driver = mailfruit  args = [/var/lib/mailfruit/users.db] [busy_timeout=MSEC] }
  *   userdb { driver = mailfruit  args = (the same) }
@@ -57,6 +58,12 @@ enum passdb_result mf_request_password_verify(struct auth_request *request, cons
 
 	return ret > 0 ? PASSDB_RESULT_OK :
 	       ret == 0 ? PASSDB_RESULT_PASSWORD_MISMATCH : PASSDB_RESULT_INTERNAL_FAILURE;
+}
+
+void mf_request_require_trees_plugin(struct auth_request *request)
+{
+	/* "KEY+" appends to the setting: mail_plugins = <local> trees. */
+	auth_request_set_userdb_field(request, "mail_plugins+", " trees");
 }
 
 struct passdb_module *mf_passdb_preinit(pool_t pool, const char *args)

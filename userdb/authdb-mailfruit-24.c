@@ -1,7 +1,9 @@
 /*
  * authdb-mailfruit-24.c - the mailfruit driver's Dovecot 2.4 side:
- * settings, and 2.4's logging and password-scheme calls
- * (authdb-mailfruit.h).
+ * settings, 2.4's logging and password-scheme calls
+ * (authdb-mailfruit.h), and 2.4's userdb field loading the TREES plugin
+ * (mail_plugins/trees=yes, under the "*" prefix that applies it in
+ * every filter).
  *
  *   passdb mailfruit {
  *     mailfruit_db_path = /var/lib/mailfruit/users.db     # the default
@@ -53,6 +55,18 @@ enum passdb_result mf_request_password_verify(struct auth_request *request, cons
 	   hash) is the database's fault: logged by Dovecot, retried later. */
 	return result == PASSDB_RESULT_OK || result == PASSDB_RESULT_PASSWORD_MISMATCH ?
 	       result : PASSDB_RESULT_INTERNAL_FAILURE;
+}
+
+void mf_request_require_trees_plugin(struct auth_request *request)
+{
+	/* mail_plugins is a boolean list on 2.4, which refuses "KEY+";
+	   "LIST/ELEMENT=yes" adds the one element. A userdb setting is
+	   applied after the configuration's filters, so protocol lmtp {
+	   mail_plugins = } would still empty the list for LMTP: the "*" + "/"
+	   prefix applies it before every filter (as lib-storage forces its
+	   own overrides), and a list element set first stays, whether a
+	   filter then replaces the list or says trees = no. */
+	auth_request_set_userdb_field(request, "*/mail_plugins/trees", "yes");
 }
 
 int mf_passdb_preinit(pool_t pool, struct event *event, struct passdb_module **module_r,

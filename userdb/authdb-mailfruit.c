@@ -369,23 +369,6 @@ static void mf_lookup_credentials(struct auth_request *request,
 	passdb_handle_credentials(PASSDB_RESULT_OK, crypted, scheme, callback, request);
 }
 
-/* A mailbox with TREES keys makes every Dovecot process that serves it
-   load the plugin: "mail_plugins+" is Dovecot 2.3's userdb syntax for
-   appending to the setting, so a local configuration that leaves trees out
-   (a protocol lmtp { mail_plugins } block, a Dovecot without it) cannot
-   deliver in clear; if the plugin cannot be loaded, the user's session or
-   delivery fails (LMTP: 4xx). docs/dovecot-trees.md, "Enforcement". */
-static void mf_set_plugin_field(struct auth_request *request)
-{
-#if !DOVECOT_PREREQ(2, 4, 0)
-	auth_request_set_userdb_field(request, "mail_plugins+", " trees");
-#else
-	/* 2.4 refuses '+' on its boolean-list mail_plugins and would fail
-	   every such user: the 2.4 port brings its own field. */
-	(void)request;
-#endif
-}
-
 static void mf_userdb_lookup(struct auth_request *request, userdb_callback_t *callback)
 {
 	struct mf_userdb_module *module = (struct mf_userdb_module *)request->userdb->userdb;
@@ -418,7 +401,10 @@ static void mf_userdb_lookup(struct auth_request *request, userdb_callback_t *ca
 		auth_request_set_userdb_field(request, "trees_public_key",
 					      sodium_bin2hex(pk, sizeof(pk), mb.public_key,
 							     TREES_KEYBYTES));
-		mf_set_plugin_field(request);
+		/* Every Dovecot process serving this mailbox loads the
+		   plugin whatever the local mail_plugins say, or fails
+		   (docs/dovecot-trees.md, "Enforcement"). */
+		mf_request_require_trees_plugin(request);
 		/* The login's derived key (from the passdb) goes back in this
 		   reply: remembered to be wiped once it is sent. */
 		sent_key = request->fields.userdb_reply == NULL ? NULL :

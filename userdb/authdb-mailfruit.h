@@ -8,9 +8,9 @@
  *   - authdb-mailfruit.c holds the lookups, the interfaces and the module's
  *     exports (authdb_mailfruit_init/_deinit/_version).
  *   - The release's file holds the interfaces' preinit (reading the
- *     configuration: 2.3 the args string, 2.4 settings) and the three
+ *     configuration: 2.3 the args string, 2.4 settings) and the
  *     mf_request_* functions for what changed between releases (2.3 names
- *     a log subsystem, 2.4 an event).
+ *     a log subsystem, 2.4 an event; the userdb field adding a plugin).
  *   - The passdb has no cache key: a cached entry would have to hold what
  *     verifies the password (for TREES mailboxes: the derived key). Both
  *     are blocking modules (argon2 and SQLite in auth-worker processes).
@@ -57,6 +57,12 @@ void mf_request_log_password_mismatch(struct auth_request *request);
 /* PASSDB_RESULT_OK, _PASSWORD_MISMATCH (logged) or a failure (logged). */
 enum passdb_result mf_request_password_verify(struct auth_request *request, const char *plain,
 					      const char *crypted, const char *scheme);
+/* Adds the userdb field that makes every Dovecot process serving the user
+   load the TREES plugin whatever the local mail_plugins say (a protocol
+   lmtp { } leaving it out cannot deliver in clear); a process that cannot
+   load it fails the session or delivery (LMTP: 4xx). The field is the
+   release's syntax for adding one plugin to mail_plugins. */
+void mf_request_require_trees_plugin(struct auth_request *request);
 
 #define MF_EXPORT __attribute__((visibility("default")))
 

@@ -9,9 +9,10 @@ lines (ending in a newline).
   * RELEASE: (major, minor) of the installed `dovecot`; V24: 2.4 or newer.
   * header(): the lines 2.4 requires first (dovecot_config_version, ...).
   * var(name): a %variable: user, domain, username, password, home.
-  * mail_location(driver, path), mail_location_value(driver, path) (the
-    value for doveadm -o / trees-reencrypt -d).
-  * mail_plugins(*names, protocol=None): adds plugins (to a protocol).
+  * mail_location(driver, path, inbox=None), mail_location_value(driver,
+    path) (the value for doveadm -o / trees-reencrypt -d).
+  * mail_plugins(*names, protocol=None): adds plugins (to a protocol);
+    mail_plugins_without(*names, protocol=None) takes them out.
   * plugin(**settings) / plugin_items(pairs): plugin settings (2.3:
     plugin { } block; 2.4: global settings).
   * passdb(driver, path=..., args=...) / userdb(...): named blocks on 2.4.
@@ -20,6 +21,11 @@ lines (ending in a newline).
   * doveadm_plugins_option(*names): the -o that loads exactly these plugins.
   * import_environment(**env): environment variables every Dovecot process
     gets (TZ kept).
+  * acl_vfile(sharing_map_path): the acl plugin (and imap_acl) with
+    per-mailbox ACL files and the shared-mailboxes dict in a file.
+  * shared_namespace(prefix, driver, subdir): a shared namespace
+    "<prefix><owner>/" over each owner's home/<subdir>, private indexes
+    under the reader's home/<subdir>/shared/<owner>.
   * sql_sqlite(path): 2.4's global SQLite connection of the sql passdb/userdb
     ("" on 2.3, where it is in the args file).
   * allow_cleartext(), listener_address(addr), include_first(path),
@@ -83,10 +89,20 @@ def mail_location_value(driver, path):
     return f"{driver}:{path}"
 
 
-def mail_location(driver, path):
+def mail_location(driver, path, inbox=None):
+    """inbox: the INBOX's own path (mbox's inbox file)."""
     if V24:
-        return f"mail_driver = {driver}\nmail_path = {path}\n"
-    return f"mail_location = {mail_location_value(driver, path)}\n"
+        return (f"mail_driver = {driver}\nmail_path = {path}\n" +
+                (f"mail_inbox_path = {inbox}\n" if inbox else ""))
+    return (f"mail_location = {mail_location_value(driver, path)}" +
+            (f":INBOX={inbox}" if inbox else "") + "\n")
+
+
+def _in_protocol(protocol, body):
+    if protocol:
+        return f"protocol {protocol} {{\n" + "".join(f"  {line}\n" for line in
+                                                 body.splitlines()) + "}\n"
+    return body
 
 
 def mail_plugins(*names, protocol=None):
@@ -94,10 +110,17 @@ def mail_plugins(*names, protocol=None):
         body = "mail_plugins {\n" + "".join(f"  {n} = yes\n" for n in names) + "}\n"
     else:
         body = f"mail_plugins = $mail_plugins {' '.join(names)}\n"
-    if protocol:
-        return f"protocol {protocol} {{\n" + "".join(f"  {line}\n" for line in
-                                                 body.splitlines()) + "}\n"
-    return body
+    return _in_protocol(protocol, body)
+
+
+def mail_plugins_without(*names, protocol=None):
+    """Takes these plugins out of mail_plugins (2.4: name = no in the
+    boolean list; 2.3, which cannot remove one name: an empty list)."""
+    if V24:
+        body = "mail_plugins {\n" + "".join(f"  {n} = no\n" for n in names) + "}\n"
+    else:
+        body = "mail_plugins =\n"
+    return _in_protocol(protocol, body)
 
 
 def plugin_items(pairs):
@@ -221,3 +244,27 @@ def sql_sqlite(path):
     if V24:
         return f"sql_driver = sqlite\nsqlite_path = {path}\n"
     return ""
+
+
+def acl_vfile(sharing_map_path):
+    """acl (+ imap_acl for IMAP), ACLs in vfiles, the shared-mailboxes
+    dict in a file."""
+    plugins = mail_plugins("acl") + mail_plugins("imap_acl", protocol="imap")
+    if V24:
+        return (plugins + "acl_driver = vfile\n"
+                f"acl_sharing_map {{\n  dict file {{\n    path = {sharing_map_path}\n  }}\n}}\n")
+    return plugins + plugin(acl="vfile", acl_shared_dict=f"file:{sharing_map_path}")
+
+
+def shared_namespace(prefix, driver, subdir):
+    """Other users' mailboxes as <prefix><owner>/ (2.3: %%-variables are the
+    owner's, ~ the reader's; 2.4: $user in the prefix, %{owner_*})."""
+    if V24:
+        location = (f"  prefix = {prefix}$user/\n  mail_driver = {driver}\n"
+                    f"  mail_path = %{{owner_home}}/{subdir}\n"
+                    f"  mail_index_private_path = ~/{subdir}/shared/%{{owner_user}}\n")
+    else:
+        location = (f"  prefix = {prefix}%%u/\n"
+                    f"  location = {driver}:%%h/{subdir}:INDEXPVT=~/{subdir}/shared/%%u\n")
+    return ("namespace shared {\n  type = shared\n  separator = /\n" + location +
+            "  subscriptions = no\n  list = children\n}\n")

@@ -19,6 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import dovecot_conf  # noqa: E402
 from harness import log  # noqa: E402
 import mailfruit_fixture as mff  # noqa: E402
 import trees_fixture as tf  # noqa: E402
@@ -27,31 +28,21 @@ tap = harness.TapRunner()
 ALICE, BOB, CAROL = "alice@example.test", "bob@example.test", "carol@example.test"
 SHARED = f"shared/{ALICE}/INBOX"
 MAGIC_V2 = b"\xee\xff\xcc\x00\x00\x00"
-ACL_CONF = """
-mail_plugins = $mail_plugins acl
-protocol imap {{
-  mail_plugins = $mail_plugins imap_acl
-}}
-plugin {{
-  acl = vfile
-  acl_shared_dict = file:{dir}/shared-mailboxes.db
-}}
-namespace shared {{
-  type = shared
-  separator = /
-  prefix = shared/%%u/
-  location = maildir:%%h/Maildir:INDEXPVT=~/Maildir/shared/%%u
-  subscriptions = no
-  list = children
-}}
 # The imap process (running as the mail user) looks the owner up in the
 # userdb; passwd-file returns no uid, which auth allows only with 0777.
-service auth {{
-  unix_listener auth-userdb {{
+USERDB_LISTENER_CONF = """
+service auth {
+  unix_listener auth-userdb {
     mode = 0777
-  }}
-}}
+  }
+}
 """
+
+
+def acl_conf(dc):
+    return (dovecot_conf.acl_vfile(f"{dc.dir}/shared-mailboxes.db") +
+            dovecot_conf.shared_namespace("shared/", "maildir", "Maildir") +
+            USERDB_LISTENER_CONF)
 
 
 def message(subject, token):
@@ -78,7 +69,7 @@ def shared_mailbox_refused():
     keyfile, _ = stack.trees_user(ALICE, "alice-Shared-1")
     stack.trees_user(BOB, "bob-Shared-1")
     stack.add_user(CAROL, "carol-Shared-1", {})
-    stack.dovecot.extra_conf += ACL_CONF.format(dir=stack.dovecot.dir)
+    stack.dovecot.extra_conf += acl_conf(stack.dovecot)
     tokens = {}
     with stack:
         dc = stack.dovecot
