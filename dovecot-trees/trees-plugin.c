@@ -61,6 +61,17 @@ static const char *trees_getenv(void *context, const char *name)
 	return trees_user_env_get(context, name);
 }
 
+void trees_wipe_userdb_fields(const char *const *fields, const char *name)
+{
+	size_t name_len = strlen(name);
+
+	for (; fields != NULL && *fields != NULL; fields++) {
+		if (strncmp(*fields, name, name_len) == 0 && (*fields)[name_len] == '=')
+			safe_memset((char *)*fields + name_len + 1, 0,
+				    strlen(*fields + name_len + 1));
+	}
+}
+
 static void trees_mail_user_deinit(struct mail_user *user)
 {
 	struct trees_user *tuser = TREES_USER_CONTEXT_REQUIRE(user);

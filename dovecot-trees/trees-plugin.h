@@ -59,6 +59,8 @@ extern const char *trees_plugin_version;
    process keeps of it (Dovecot-release specific: trees-wipe-23.c,
    trees-wipe-24.c). */
 void trees_wipe_user_secret(struct mail_user *user, const char *name);
+/* Zero the value of each NAME=value entry of a userdb field list. */
+void trees_wipe_userdb_fields(const char *const *fields, const char *name);
 
 void trees_plugin_init(struct module *module);
 void trees_plugin_deinit(void);

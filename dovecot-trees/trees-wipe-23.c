@@ -23,17 +23,6 @@ static void wipe_plugin_env(const struct mail_user_settings *set, const char *na
 	}
 }
 
-static void wipe_fields(const char *const *fields, const char *name)
-{
-	size_t name_len = strlen(name);
-
-	for (; fields != NULL && *fields != NULL; fields++) {
-		if (strncmp(*fields, name, name_len) == 0 && (*fields)[name_len] == '=')
-			safe_memset((char *)*fields + name_len + 1, 0,
-				    strlen(*fields + name_len + 1));
-	}
-}
-
 /* Dovecot 2.3 keeps a userdb field in: the user's expanded settings
    (mail_user_plugin_getenv), its unexpanded settings, the storage
    service user's settings parser (the plugin env it was parsed into), the
@@ -46,12 +35,12 @@ void trees_wipe_user_secret(struct mail_user *user, const char *name)
 	if (value != NULL)
 		safe_memset((char *)value, 0, strlen(value));
 	wipe_plugin_env(user->unexpanded_set, name);
-	wipe_fields(user->userdb_fields, name);
+	trees_wipe_userdb_fields(user->userdb_fields, name);
 	if (service_user != NULL) {
 		void **sets = mail_storage_service_user_get_set(service_user);
 
 		wipe_plugin_env(sets[0], name);
-		wipe_fields(mail_storage_service_user_get_input(service_user)->userdb_fields,
+		trees_wipe_userdb_fields(mail_storage_service_user_get_input(service_user)->userdb_fields,
 			    name);
 	}
 }

@@ -1,22 +1,10 @@
 /* trees-wipe-24.c - wiping a secret userdb field in the copies Dovecot 2.4
    keeps of the raw userdb reply in the mail process (trees-plugin.h). */
 #include "lib.h"
-#include "safe-memset.h"
 #include "mail-user.h"
 #include "mail-storage-service.h"
 
 #include "trees-plugin.h"
-
-static void wipe_fields(const char *const *fields, const char *name)
-{
-	size_t name_len = strlen(name);
-
-	for (; fields != NULL && *fields != NULL; fields++) {
-		if (strncmp(*fields, name, name_len) == 0 && (*fields)[name_len] == '=')
-			safe_memset((char *)*fields + name_len + 1, 0,
-				    strlen(*fields + name_len + 1));
-	}
-}
 
 /* Dovecot 2.4 keeps the userdb reply in the mail user, in the storage
    service user's input and in its own userdb field list; the settings
@@ -28,10 +16,10 @@ void trees_wipe_user_secret(struct mail_user *user, const char *name)
 {
 	struct mail_storage_service_user *service_user = user->service_user;
 
-	wipe_fields(user->userdb_fields, name);
+	trees_wipe_userdb_fields(user->userdb_fields, name);
 	if (service_user != NULL) {
-		wipe_fields(mail_storage_service_user_get_input(service_user)->userdb_fields,
+		trees_wipe_userdb_fields(mail_storage_service_user_get_input(service_user)->userdb_fields,
 			    name);
-		wipe_fields(mail_storage_service_user_get_userdb_fields(service_user), name);
+		trees_wipe_userdb_fields(mail_storage_service_user_get_userdb_fields(service_user), name);
 	}
 }
