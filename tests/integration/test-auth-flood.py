@@ -147,7 +147,9 @@ def test_failures_slowed_per_source():
             times.append(time.monotonic() - t0)
         print("# wrong logins from one address took " +
               ", ".join(f"{t:.1f} s" for t in times), flush=True)
-        assert times[0] >= 1.9, "no auth_failure_delay"
+        # auth_failure_delay = 2 secs: Dovecot 2.4 counts it from the start
+        # of the request and its timers are coarse (1.89 s seen), so 1.75.
+        assert times[0] >= 1.75, "no auth_failure_delay"
         assert times[2] >= times[0] + 3, "the auth penalty did not grow"
 
 
